@@ -1,0 +1,230 @@
+"""The JEPA codec: encoder + FSQ + mixed-radix packer + HiFi-GAN decoder.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+from typing import NamedTuple, Optional, Union
+
+import torch
+from torch import nn
+
+from jepa_tokenizer.decoder import HiFiGANDecoder
+from jepa_tokenizer.encoder import JEPAEncoder
+from jepa_tokenizer.fsq import FSQ
+from jepa_tokenizer.packing import MixedRadixPacker
+from jepa_tokenizer.validation import check_relative_lengths, relative_to_absolute
+
+__all__ = ["CodecOutput", "JEPACodec"]
+
+
+class CodecOutput(NamedTuple):
+    """Training forward of ``JEPACodec``.
+
+    wav : ``[B, T]`` reconstruction, the input's length; codes : ``[B, N, D]``
+    quantized latents (straight-through); digits : ``[B, N, D]`` int64;
+    latents : ``[B, N, D]`` encoder output before quantization; counts :
+    ``[B]`` real frames.
+    """
+
+    wav: torch.Tensor
+    codes: torch.Tensor
+    digits: torch.Tensor
+    latents: torch.Tensor
+    counts: torch.Tensor
+
+
+class JEPACodec(nn.Module):
+    """Speech tokenizer: waveform -> integer tokens -> waveform.
+
+    Audio of ``T`` samples gives ``N = ceil(T / hop)`` frames (the input is
+    right-padded with zeros to whole frames) of ``tokens_per_frame`` tokens.
+    ``decode`` returns ``N * hop`` samples, or ``num_samples`` when given, so
+    ``decode(encode(x), num_samples=T)`` has the input's length.
+
+    Arguments
+    ---------
+    encoder : JEPAEncoder
+        Waveform -> ``[B, N, D]`` latents.
+    quantizer : FSQ
+        ``D``-dimensional finite scalar quantizer.
+    packer : MixedRadixPacker
+        Packs the ``D`` digits of a frame into tokens.
+    decoder : HiFiGANDecoder
+        Quantized latents -> waveform.
+
+    Example
+    -------
+    >>> from jepa_tokenizer import JEPAEncoder, FSQ, MixedRadixPacker, HiFiGANDecoder
+    >>> enc = JEPAEncoder(sample_rate=800, channels=[4, 8, 8], strides=[4, 5],
+    ...                   code_dim=10, res_dilations=[1], conformer_layers=1, conformer_heads=1)
+    >>> dec = HiFiGANDecoder(code_dim=10, channels=[8, 4, 4], upsample_rates=[5, 4],
+    ...                      resblock_kernel_sizes=[3], resblock_dilations=[1])
+    >>> codec = JEPACodec(enc, FSQ(levels=4, dim=10),
+    ...                   MixedRadixPacker(radices=4, num_digits=10, group_size=7), dec)
+    >>> codec.frame_rate, codec.tokens_per_frame, codec.tokens_per_second, codec.bitrate
+    (40.0, 2, 80.0, 800.0)
+    >>> wav = torch.randn(2, 50)
+    >>> tokens = codec.encode(wav)
+    >>> tokens.shape, tokens.dtype
+    (torch.Size([2, 3, 2]), torch.int64)
+    >>> codec.decode(tokens, num_samples=50).shape
+    torch.Size([2, 50])
+    """
+
+    def __init__(
+        self,
+        encoder: JEPAEncoder,
+        quantizer: FSQ,
+        packer: MixedRadixPacker,
+        decoder: HiFiGANDecoder,
+    ):
+        super().__init__()
+        if quantizer.dim != encoder.code_dim:
+            raise ValueError(
+                f"JEPACodec: the quantizer has {quantizer.dim} dimensions but the "
+                f"encoder outputs {encoder.code_dim}"
+            )
+        if packer.num_digits != quantizer.dim:
+            raise ValueError(
+                f"JEPACodec: the packer takes {packer.num_digits} digits but the "
+                f"quantizer makes {quantizer.dim}"
+            )
+        packer_radices = packer.radix_table.flatten()[: packer.num_digits].tolist()
+        if packer_radices != quantizer.radices:
+            raise ValueError(
+                "JEPACodec: the packer's radices differ from the quantizer's levels"
+            )
+        if decoder.hop_length != encoder.hop_length:
+            raise ValueError(
+                f"JEPACodec: the decoder upsamples by {decoder.hop_length} "
+                f"(rates {decoder.upsample_rates}) but the encoder hop is "
+                f"{encoder.hop_length} (strides {encoder.strides})"
+            )
+        self.encoder = encoder
+        self.quantizer = quantizer
+        self.packer = packer
+        self.decoder = decoder
+
+    # ------------------------------------------------------------ properties
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate of the audio in and out."""
+        return self.encoder.sample_rate
+
+    @property
+    def hop_length(self) -> int:
+        """Samples per frame."""
+        return self.encoder.hop_length
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second."""
+        return self.encoder.frame_rate
+
+    @property
+    def tokens_per_frame(self) -> int:
+        """Tokens per frame."""
+        return self.packer.tokens_per_frame
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Tokens per second."""
+        return self.frame_rate * self.tokens_per_frame
+
+    @property
+    def vocab_size(self) -> int:
+        """Every token is in ``[0, vocab_size)``."""
+        return self.packer.vocab_size
+
+    @property
+    def bitrate(self) -> float:
+        """Information rate in bit/s: frame rate x sum of log2(levels)."""
+        return self.frame_rate * self.packer.bits_per_frame
+
+    # --------------------------------------------------------------- methods
+    def quantize(self, latents: torch.Tensor):
+        """FSQ of ``[B, N, D]`` latents (an ``FSQOutput``)."""
+        return self.quantizer(latents)
+
+    def forward(self, wav: torch.Tensor, lens: Optional[torch.Tensor] = None) -> CodecOutput:
+        """Training forward: reconstruction (input length) and codes."""
+        enc = self.encoder(wav, lens)
+        quant = self.quantize(enc.latents)
+        out = self.decoder(quant.codes, enc.counts)[:, : wav.shape[-1]]
+        return CodecOutput(out, quant.codes, quant.digits, enc.latents, enc.counts)
+
+    def encode(
+        self,
+        wav: torch.Tensor,
+        lens: Optional[torch.Tensor] = None,
+        return_counts: bool = False,
+    ):
+        """``[B, T]`` waveform -> ``[B, N, tokens_per_frame]`` int64 tokens.
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            Mono audio at ``sample_rate``.
+        lens : torch.Tensor, optional
+            ``[B]`` relative lengths.
+        return_counts : bool
+            Also return the ``[B]`` number of real frames per item.
+        """
+        enc = self.encoder(wav, lens)
+        tokens = self.packer.pack(self.quantize(enc.latents).digits)
+        if return_counts:
+            return tokens, enc.counts
+        return tokens
+
+    def decode(
+        self,
+        tokens: torch.Tensor,
+        lens: Optional[torch.Tensor] = None,
+        num_samples: Optional[int] = None,
+    ) -> torch.Tensor:
+        """``[B, N, tokens_per_frame]`` tokens -> ``[B, N * hop]`` waveform.
+
+        Arguments
+        ---------
+        tokens : torch.Tensor
+            Integer tokens; wrong shapes or out-of-range values raise
+            ``ValueError``.
+        lens : torch.Tensor, optional
+            ``[B]`` relative frame lengths; samples past an item's frames are
+            silence.
+        num_samples : int, optional
+            Trim the output to this many samples (e.g. the original length).
+        """
+        if not isinstance(tokens, torch.Tensor) or tokens.dim() != 3:
+            shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
+            raise ValueError(
+                f"tokens must have shape [batch, frames, {self.tokens_per_frame}]; got {shape}"
+            )
+        if tokens.shape[0] == 0 or tokens.shape[1] == 0:
+            raise ValueError(f"tokens are empty: shape {tuple(tokens.shape)}")
+        digits = self.packer.unpack(tokens)
+        codes = self.quantizer.digits_to_codes(digits)
+        codes = codes.to(next(self.decoder.parameters()).dtype)
+        counts = None
+        if lens is not None:
+            lens = check_relative_lengths(lens, tokens.shape[0]).to(tokens.device)
+            counts = relative_to_absolute(lens, tokens.shape[1])
+        wav = self.decoder(codes, counts)
+        if num_samples is not None:
+            if num_samples < 1 or num_samples > wav.shape[-1]:
+                raise ValueError(
+                    f"num_samples must be in [1, {wav.shape[-1]}] for "
+                    f"{tokens.shape[1]} frames; got {num_samples}"
+                )
+            wav = wav[:, :num_samples]
+        return wav
+
+    # --------------------------------- SpeechBrain discrete-audio benchmark
+    def sig_to_tokens(self, signal: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """DASB name of ``encode``: ``[B, T]`` -> ``[B, N, K]``."""
+        return self.encode(signal, lengths)
+
+    def tokens_to_sig(self, tokens: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """DASB name of ``decode``: ``[B, N, K]`` -> ``[B, N * hop]``."""
+        return self.decode(tokens, lengths)

@@ -1,0 +1,168 @@
+"""Density-adaptive gating (DAAM), the Gaussian-mixture gate of the JEPA encoder.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import math
+from typing import Optional, Tuple, Union
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from jepa_tokenizer.validation import frame_mask
+
+__all__ = ["DAAMGate"]
+
+
+class DAAMGate(nn.Module):
+    """Gaussian-mixture density-adaptive gate over time.
+
+    For features ``x`` of shape ``[B, C, T]`` and each head ``h`` (a group of
+    ``C / num_heads`` channels):
+
+    1. a learned 1x1 projection of the group's channels gives one attention
+       channel ``a`` over time;
+    2. its mean ``mu`` and variance ``var`` over the *real* frames (padding
+       ignored), variance clamped to at least ``var_floor``;
+    3. ``K`` Gaussians with learnable mean offsets ``delta_k`` (init 0) and
+       scales ``s_k = softplus(nu_k) + scale_floor`` (``nu_k`` init
+       ``log(scale_init)``)::
+
+           z_k = (a - (mu + delta_k)) / (sqrt(var) * s_k + eps)
+           log p_k = -z_k**2 / 2 - log s_k - log(2 pi) / 2
+           G = exp(logsumexp_k(log p_k) - log K)
+
+    4. ``y = x * (1 + alpha * G)`` with a learnable ``alpha`` per head.
+
+    All of it runs in float32, also under autocast; the output has the
+    input's dtype.
+
+    Arguments
+    ---------
+    channels : int
+        Number of input channels ``C``.
+    num_gaussians : int
+        Number of Gaussians ``K`` in the mixture.
+    num_heads : int
+        Number of channel groups, each with its own projection, Gaussians and
+        alpha (1 is the reference).
+    alpha_init : float
+        Initial gate strength.
+    scale_init : float
+        Initial Gaussian scale (before the softplus reparametrisation).
+    scale_floor : float
+        Added to the softplus scale.
+    var_floor : float
+        Lower clamp of the attention channel's variance.
+    eps : float
+        Added to the denominator of ``z``.
+
+    Example
+    -------
+    >>> gate = DAAMGate(channels=8, num_gaussians=4, num_heads=2)
+    >>> x = torch.randn(3, 8, 20)
+    >>> y, g = gate(x, lengths=torch.tensor([1.0, 0.5, 0.8]), return_gate=True)
+    >>> y.shape, g.shape
+    (torch.Size([3, 8, 20]), torch.Size([3, 2, 20]))
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        num_gaussians: int = 4,
+        num_heads: int = 1,
+        alpha_init: float = 0.05,
+        scale_init: float = 0.5,
+        scale_floor: float = 1e-3,
+        var_floor: float = 1e-6,
+        eps: float = 1e-6,
+    ):
+        super().__init__()
+        if channels % num_heads != 0:
+            raise ValueError(
+                f"DAAMGate: channels ({channels}) must be divisible by "
+                f"num_heads ({num_heads})"
+            )
+        if num_gaussians < 1:
+            raise ValueError(f"DAAMGate: num_gaussians must be >= 1; got {num_gaussians}")
+        self.channels = channels
+        self.num_heads = num_heads
+        self.num_gaussians = num_gaussians
+        self.scale_floor = scale_floor
+        self.var_floor = var_floor
+        self.eps = eps
+        self.proj = nn.Conv1d(channels, num_heads, kernel_size=1, groups=num_heads)
+        self.mean_offset = nn.Parameter(torch.zeros(num_heads, num_gaussians))
+        self.log_scale = nn.Parameter(
+            torch.full((num_heads, num_gaussians), math.log(scale_init))
+        )
+        self.alpha = nn.Parameter(torch.full((num_heads,), float(alpha_init)))
+
+    def scales(self) -> torch.Tensor:
+        """The Gaussians' scales ``s_k``, shape ``[num_heads, num_gaussians]``."""
+        return F.softplus(self.log_scale.float()) + self.scale_floor
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        return_gate: bool = False,
+    ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+        """Gates ``x``.
+
+        Arguments
+        ---------
+        x : torch.Tensor
+            ``[B, C, T]`` features.
+        lengths : torch.Tensor, optional
+            ``[B]`` number of real frames per item (integers), or relative
+            lengths in ``(0, 1]`` (floats). ``None``: all frames are real.
+        return_gate : bool
+            Also return the gate ``G`` of shape ``[B, num_heads, T]``.
+
+        Returns
+        -------
+        torch.Tensor or (torch.Tensor, torch.Tensor)
+            The gated features (and the gate).
+        """
+        batch, _, time = x.shape
+        if lengths is None:
+            counts = torch.full((batch,), time, device=x.device)
+        elif lengths.is_floating_point():
+            counts = torch.round(lengths * time).long().clamp(min=1)
+        else:
+            counts = lengths
+        mask = frame_mask(counts.to(x.device), time)  # [B, 1, T]
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            xf = x.float()
+            attn = F.conv1d(
+                xf,
+                self.proj.weight.float(),
+                self.proj.bias.float(),
+                groups=self.num_heads,
+            )  # [B, H, T]
+            n = mask.sum(dim=-1, keepdim=True)
+            mu = (attn * mask).sum(dim=-1, keepdim=True) / n
+            var = (((attn - mu) ** 2) * mask).sum(dim=-1, keepdim=True) / n
+            std = var.clamp(min=self.var_floor).sqrt()  # [B, H, 1]
+            scales = self.scales()  # [H, K]
+            centre = mu.unsqueeze(-1) + self.mean_offset.float().view(1, self.num_heads, 1, -1)
+            denom = std.unsqueeze(-1) * scales.view(1, self.num_heads, 1, -1) + self.eps
+            z = (attn.unsqueeze(-1) - centre) / denom  # [B, H, T, K]
+            log_p = (
+                -0.5 * z**2
+                - torch.log(scales).view(1, self.num_heads, 1, -1)
+                - 0.5 * math.log(2 * math.pi)
+            )
+            gate = torch.exp(
+                torch.logsumexp(log_p, dim=-1) - math.log(self.num_gaussians)
+            )  # [B, H, T]
+            factor = 1.0 + self.alpha.float().view(1, -1, 1) * gate
+            group = self.channels // self.num_heads
+            factor = factor.repeat_interleave(group, dim=1)  # [B, C, T]
+            y = (xf * factor).to(x.dtype)
+        if return_gate:
+            return y, gate
+        return y

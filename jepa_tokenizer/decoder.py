@@ -1,0 +1,195 @@
+"""HiFi-GAN style decoder from latent frames to waveform, with SnakeBeta.
+
+SpeechBrain's ``HifiganGenerator`` uses LeakyReLU and a fixed first kernel;
+ours follows the notes (SnakeBeta, 1x1 input conv, kernel ``2 * stride``
+transposed convs) so the hop matches the encoder exactly.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
+
+from jepa_tokenizer.activations import SnakeBeta
+from jepa_tokenizer.encoder import same_padding
+
+__all__ = ["MRFBlock", "HiFiGANDecoder"]
+
+
+def _norm(module: nn.Module, enabled: bool) -> nn.Module:
+    return apply_weight_norm(module) if enabled else module
+
+
+class MRFResBlock(nn.Module):
+    """One kernel size of a multi-receptive-field block.
+
+    For each dilation ``d``: ``x + conv_k(snake(conv_{k,d}(snake(x))))``.
+    """
+
+    def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int], weight_norm: bool):
+        super().__init__()
+        self.acts1 = nn.ModuleList(SnakeBeta(channels) for _ in dilations)
+        self.acts2 = nn.ModuleList(SnakeBeta(channels) for _ in dilations)
+        self.convs1 = nn.ModuleList(
+            _norm(
+                nn.Conv1d(channels, channels, kernel_size, dilation=d, padding=same_padding(kernel_size, d)),
+                weight_norm,
+            )
+            for d in dilations
+        )
+        self.convs2 = nn.ModuleList(
+            _norm(nn.Conv1d(channels, channels, kernel_size, padding=same_padding(kernel_size)), weight_norm)
+            for _ in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for a1, c1, a2, c2 in zip(self.acts1, self.convs1, self.acts2, self.convs2):
+            x = x + c2(a2(c1(a1(x))))
+        return x
+
+
+class MRFBlock(nn.Module):
+    """Multi-receptive-field block: the mean of one residual stack per kernel.
+
+    Arguments
+    ---------
+    channels : int
+        Channels in and out.
+    kernel_sizes : sequence of int
+        One residual stack per kernel size (odd).
+    dilations : sequence of int
+        Dilations used in every stack.
+    weight_norm : bool
+        Weight-normalise the convolutions.
+
+    Example
+    -------
+    >>> block = MRFBlock(channels=4, kernel_sizes=[3, 7], dilations=[1, 3])
+    >>> block(torch.randn(2, 4, 30)).shape
+    torch.Size([2, 4, 30])
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        kernel_sizes: Sequence[int] = (3, 7, 11),
+        dilations: Sequence[int] = (1, 3, 5),
+        weight_norm: bool = True,
+    ):
+        super().__init__()
+        self.stacks = nn.ModuleList(
+            MRFResBlock(channels, k, dilations, weight_norm) for k in kernel_sizes
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, C, T]`` -> ``[B, C, T]``."""
+        return sum(stack(x) for stack in self.stacks) / len(self.stacks)
+
+
+class HiFiGANDecoder(nn.Module):
+    """Latent frames ``[B, N, D]`` -> waveform ``[B, N * hop]`` in ``(-1, 1)``.
+
+    1x1 conv ``D -> channels[0]``, then per upsampling rate ``s``: SnakeBeta,
+    ``ConvTranspose1d`` (kernel ``2 s``, stride ``s``, exact ``x s``
+    length), MRF block; then SnakeBeta, Conv1d to one channel, tanh.
+
+    Arguments
+    ---------
+    code_dim : int
+        Width of the input latents.
+    channels : sequence of int
+        Width after the input conv, then after each upsampling
+        (``len(upsample_rates) + 1`` entries).
+    upsample_rates : sequence of int
+        Upsampling factors; their product is the hop.
+    input_kernel_size : int
+        Kernel of the input conv (1 in the reference).
+    output_kernel_size : int
+        Kernel of the output conv.
+    resblock_kernel_sizes : sequence of int
+        Kernels of the MRF blocks.
+    resblock_dilations : sequence of int
+        Dilations of the MRF blocks.
+    weight_norm : bool
+        Weight-normalise the convolutions.
+
+    Example
+    -------
+    >>> dec = HiFiGANDecoder(code_dim=8, channels=[16, 8, 4], upsample_rates=[5, 4],
+    ...                      resblock_kernel_sizes=[3], resblock_dilations=[1])
+    >>> dec.hop_length
+    20
+    >>> dec(torch.randn(2, 3, 8)).shape
+    torch.Size([2, 60])
+    """
+
+    def __init__(
+        self,
+        code_dim: int,
+        channels: Sequence[int],
+        upsample_rates: Sequence[int],
+        input_kernel_size: int = 1,
+        output_kernel_size: int = 7,
+        resblock_kernel_sizes: Sequence[int] = (3, 7, 11),
+        resblock_dilations: Sequence[int] = (1, 3, 5),
+        weight_norm: bool = True,
+    ):
+        super().__init__()
+        if len(channels) != len(upsample_rates) + 1:
+            raise ValueError(
+                f"HiFiGANDecoder: channels needs len(upsample_rates) + 1 = "
+                f"{len(upsample_rates) + 1} entries; got {len(channels)}"
+            )
+        self.upsample_rates = list(upsample_rates)
+        self.hop_length = 1
+        for rate in upsample_rates:
+            self.hop_length *= rate
+        self.conv_in = _norm(
+            nn.Conv1d(code_dim, channels[0], input_kernel_size, padding=same_padding(input_kernel_size)),
+            weight_norm,
+        )
+        self.acts = nn.ModuleList()
+        self.ups = nn.ModuleList()
+        self.mrfs = nn.ModuleList()
+        for i, rate in enumerate(upsample_rates):
+            self.acts.append(SnakeBeta(channels[i]))
+            # kernel 2s, padding ceil(s/2), output_padding s % 2: length x s exactly
+            self.ups.append(
+                _norm(
+                    nn.ConvTranspose1d(
+                        channels[i],
+                        channels[i + 1],
+                        2 * rate,
+                        stride=rate,
+                        padding=(rate + 1) // 2,
+                        output_padding=rate % 2,
+                    ),
+                    weight_norm,
+                )
+            )
+            self.mrfs.append(
+                MRFBlock(channels[i + 1], resblock_kernel_sizes, resblock_dilations, weight_norm)
+            )
+        self.act_out = SnakeBeta(channels[-1])
+        self.conv_out = _norm(
+            nn.Conv1d(channels[-1], 1, output_kernel_size, padding=same_padding(output_kernel_size)),
+            weight_norm,
+        )
+
+    def forward(self, latents: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Decodes ``[B, N, D]`` latents; frames past ``counts`` give silence."""
+        if latents.dim() != 3:
+            raise ValueError(f"latents must have shape [batch, frames, dim]; got {tuple(latents.shape)}")
+        x = self.conv_in(latents.transpose(1, 2))
+        for act, up, mrf in zip(self.acts, self.ups, self.mrfs):
+            x = mrf(up(act(x)))
+        wav = torch.tanh(self.conv_out(self.act_out(x))).squeeze(1)
+        if counts is not None:
+            samples = counts.to(wav.device) * self.hop_length
+            keep = torch.arange(wav.shape[-1], device=wav.device).unsqueeze(0) < samples.unsqueeze(1)
+            wav = wav * keep.to(wav.dtype)
+        return wav

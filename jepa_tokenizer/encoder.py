@@ -1,0 +1,392 @@
+"""The JEPA waveform encoder: conv stem with DAAM gates, bottleneck, Conformer.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import math
+from typing import List, NamedTuple, Optional, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from jepa_tokenizer.activations import SnakeBeta
+from jepa_tokenizer.conformer import ConformerStack
+from jepa_tokenizer.daam import DAAMGate
+from jepa_tokenizer.validation import (
+    check_relative_lengths,
+    check_waveform,
+    frame_mask,
+    relative_to_absolute,
+)
+
+__all__ = ["ResidualUnit", "EncoderBlock", "EncoderOutput", "JEPAEncoder"]
+
+
+def same_padding(kernel_size: int, dilation: int = 1) -> int:
+    """Padding that keeps the length of an odd-kernel, stride-1 convolution."""
+    return dilation * (kernel_size - 1) // 2
+
+
+class ResidualUnit(nn.Module):
+    """``x + conv(snake(conv_dilated(snake(x))))``, masked after each conv.
+
+    Arguments
+    ---------
+    channels : int
+        Channels in and out.
+    kernel_size : int
+        Kernel of both convolutions (odd).
+    dilation : int
+        Dilation of the first convolution.
+
+    Example
+    -------
+    >>> unit = ResidualUnit(channels=4, kernel_size=7, dilation=3)
+    >>> unit(torch.randn(2, 4, 50)).shape
+    torch.Size([2, 4, 50])
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 7, dilation: int = 1):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"ResidualUnit: kernel_size must be odd; got {kernel_size}")
+        self.act1 = SnakeBeta(channels)
+        self.conv1 = nn.Conv1d(
+            channels,
+            channels,
+            kernel_size,
+            dilation=dilation,
+            padding=same_padding(kernel_size, dilation),
+        )
+        self.act2 = SnakeBeta(channels)
+        self.conv2 = nn.Conv1d(
+            channels, channels, kernel_size, padding=same_padding(kernel_size)
+        )
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``x``: ``[B, C, T]``; ``mask``: ``[B, 1, T]`` (1 on real frames)."""
+        h = self.conv1(self.act1(x))
+        if mask is not None:
+            h = h * mask
+        h = self.conv2(self.act2(h))
+        if mask is not None:
+            h = h * mask
+        return x + h
+
+
+class EncoderBlock(nn.Module):
+    """Strided conv (kernel ``2 * stride``), SnakeBeta, residual units, DAAM gate.
+
+    The strided convolution pads so that a length divisible by ``stride``
+    becomes exactly ``length / stride``.
+
+    Arguments
+    ---------
+    in_channels : int
+        Input channels.
+    out_channels : int
+        Output channels.
+    stride : int
+        Downsampling factor.
+    dilations : sequence of int
+        One residual unit per entry, with that dilation.
+    kernel_size : int
+        Kernel of the residual units.
+    use_daam : bool
+        Gate the block's output with a ``DAAMGate``.
+    daam_gaussians : int
+        Gaussians of the gate.
+    daam_heads : int
+        Heads of the gate.
+    daam_alpha_init : float
+        Initial alpha of the gate.
+
+    Example
+    -------
+    >>> block = EncoderBlock(in_channels=2, out_channels=4, stride=5, dilations=[1, 3])
+    >>> block(torch.randn(2, 2, 50)).shape
+    torch.Size([2, 4, 10])
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int,
+        dilations: Sequence[int] = (1, 3, 9),
+        kernel_size: int = 7,
+        use_daam: bool = True,
+        daam_gaussians: int = 4,
+        daam_heads: int = 1,
+        daam_alpha_init: float = 0.05,
+    ):
+        super().__init__()
+        self.stride = stride
+        self.down = nn.Conv1d(in_channels, out_channels, 2 * stride, stride=stride)
+        self.act = SnakeBeta(out_channels)
+        self.units = nn.ModuleList(
+            ResidualUnit(out_channels, kernel_size, d) for d in dilations
+        )
+        self.gate = (
+            DAAMGate(
+                out_channels,
+                num_gaussians=daam_gaussians,
+                num_heads=daam_heads,
+                alpha_init=daam_alpha_init,
+            )
+            if use_daam
+            else None
+        )
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        counts: Optional[torch.Tensor] = None,
+        return_gate: bool = False,
+    ):
+        """Downsamples ``x`` (``[B, C_in, T]``, ``T`` divisible by ``stride``).
+
+        ``counts`` are the real input steps per item (multiples of
+        ``stride``); steps beyond them are zeroed after every convolution so a
+        padded batch gives each item what it would get alone.
+        """
+        left = self.stride // 2
+        x = self.down(F.pad(x, (left, self.stride - left)))
+        mask = None
+        if counts is not None:
+            counts = torch.div(counts, self.stride, rounding_mode="floor")
+            mask = frame_mask(counts, x.shape[-1]).to(x.dtype)
+            x = x * mask
+        x = self.act(x)
+        for unit in self.units:
+            x = unit(x, mask)
+        gate = None
+        if self.gate is not None:
+            if return_gate:
+                x, gate = self.gate(x, counts, return_gate=True)
+            else:
+                x = self.gate(x, counts)
+        if return_gate:
+            return x, gate
+        return x
+
+
+class EncoderOutput(NamedTuple):
+    """What ``JEPAEncoder`` returns.
+
+    latents : ``[B, N, D]``; lengths : ``[B]`` relative frame lengths;
+    counts : ``[B]`` real frames per item; gates : per-block ``[B, H, N_b]``
+    gates when asked for, else ``None``.
+    """
+
+    latents: torch.Tensor
+    lengths: torch.Tensor
+    counts: torch.Tensor
+    gates: Optional[List[torch.Tensor]] = None
+
+
+class JEPAEncoder(nn.Module):
+    """Waveform encoder of the JEPA tokenizer.
+
+    Conv stem (input conv, then one ``EncoderBlock`` per stride), a 1x1
+    bottleneck to ``code_dim``, and a Conformer stack of width ``code_dim``.
+    The hop is the product of the strides and the frame rate is
+    ``sample_rate / hop``; with ``frame_rate`` given, strides that do not
+    give it are rejected. Input of any length is right-padded with zeros to a whole
+    number of frames: ``N = ceil(T / hop)``.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Sample rate of the input audio.
+    frame_rate : float, optional
+        Expected frames per second; strides whose product is not
+        ``sample_rate / frame_rate`` are rejected.
+    channels : sequence of int
+        Stem output channels then each block's output channels
+        (``len(strides) + 1`` entries).
+    strides : sequence of int
+        Downsampling factor of each block.
+    code_dim : int
+        Width of the bottleneck and the Conformer (the code dimension).
+    stem_kernel_size : int
+        Kernel of the input convolution.
+    res_dilations : sequence of int
+        Dilations of the residual units of every block.
+    res_kernel_size : int
+        Kernel of the residual units.
+    use_daam : bool
+        Add a DAAM gate to every block.
+    daam_gaussians, daam_heads, daam_alpha_init
+        Options of the gates (see ``DAAMGate``).
+    conformer_layers, conformer_heads, conformer_ffn_multiplier,
+    conformer_kernel_size, dropout
+        Options of the Conformer stack.
+
+    Example
+    -------
+    >>> enc = JEPAEncoder(
+    ...     sample_rate=1600, channels=[4, 8, 8], strides=[4, 10], code_dim=8,
+    ...     res_dilations=[1], conformer_layers=1, conformer_heads=2,
+    ... )
+    >>> enc.hop_length, enc.frame_rate
+    (40, 40.0)
+    >>> out = enc(torch.randn(2, 100), torch.tensor([1.0, 0.5]))
+    >>> out.latents.shape, out.counts.tolist()
+    (torch.Size([2, 3, 8]), [3, 2])
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: Sequence[int],
+        strides: Sequence[int],
+        frame_rate: Optional[float] = None,
+        code_dim: int = 128,
+        stem_kernel_size: int = 7,
+        res_dilations: Sequence[int] = (1, 3, 9),
+        res_kernel_size: int = 7,
+        use_daam: bool = True,
+        daam_gaussians: int = 4,
+        daam_heads: int = 1,
+        daam_alpha_init: float = 0.05,
+        conformer_layers: int = 8,
+        conformer_heads: int = 16,
+        conformer_ffn_multiplier: int = 4,
+        conformer_kernel_size: int = 31,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        if len(channels) != len(strides) + 1:
+            raise ValueError(
+                f"JEPAEncoder: channels needs len(strides) + 1 = {len(strides) + 1} "
+                f"entries (stem, then one per block); got {len(channels)}"
+            )
+        hop = math.prod(strides)
+        if frame_rate is not None and abs(sample_rate / hop - frame_rate) > 1e-9:
+            needed = sample_rate / frame_rate
+            raise ValueError(
+                f"JEPAEncoder: strides {list(strides)} (product {hop}) at "
+                f"{sample_rate} Hz give {sample_rate / hop:.6g} frames/s, not the "
+                f"configured frame_rate {frame_rate}; the stride product must be "
+                f"sample_rate / frame_rate = {needed:.6g}"
+            )
+        self.sample_rate = sample_rate
+        self.hop_length = hop
+        self.code_dim = code_dim
+        self.strides = list(strides)
+        self.stem = nn.Conv1d(
+            1, channels[0], stem_kernel_size, padding=same_padding(stem_kernel_size)
+        )
+        self.blocks = nn.ModuleList(
+            EncoderBlock(
+                channels[i],
+                channels[i + 1],
+                stride,
+                dilations=res_dilations,
+                kernel_size=res_kernel_size,
+                use_daam=use_daam,
+                daam_gaussians=daam_gaussians,
+                daam_heads=daam_heads,
+                daam_alpha_init=daam_alpha_init,
+            )
+            for i, stride in enumerate(strides)
+        )
+        self.bottleneck = nn.Conv1d(channels[-1], code_dim, 1)
+        self.mask_embedding = nn.Parameter(torch.zeros(code_dim))
+        nn.init.trunc_normal_(self.mask_embedding, std=0.02)
+        self.conformer = ConformerStack(
+            d_model=code_dim,
+            num_layers=conformer_layers,
+            nhead=conformer_heads,
+            ffn_multiplier=conformer_ffn_multiplier,
+            kernel_size=conformer_kernel_size,
+            dropout=dropout,
+        )
+
+    @property
+    def frame_rate(self) -> float:
+        """Latent frames per second."""
+        return self.sample_rate / self.hop_length
+
+    def num_frames(self, num_samples: int) -> int:
+        """Frames produced for ``num_samples`` samples: ``ceil(T / hop)``."""
+        return -(-num_samples // self.hop_length)
+
+    def stem_forward(
+        self,
+        wav: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        return_gates: bool = False,
+    ):
+        """Conv stem and bottleneck: ``[B, T]`` -> ``[B, D, N]`` plus counts.
+
+        Returns ``(features, counts, gates)``; ``counts`` are real frames.
+        """
+        check_waveform(wav)
+        batch, time = wav.shape
+        lengths = check_relative_lengths(lengths, batch).to(wav.device)
+        frames = self.num_frames(time)
+        padded = frames * self.hop_length
+        samples = relative_to_absolute(lengths, time)
+        counts = -(-samples // self.hop_length)  # real frames per item
+        x = F.pad(wav, (0, padded - time)).unsqueeze(1)
+        # Each item's signal is its samples plus zeros up to a whole frame, as
+        # it would be alone; the rest of the batch padding is masked out.
+        x = x * frame_mask(samples, padded).to(x.dtype)
+        steps = counts * self.hop_length
+        x = self.stem(x) * frame_mask(steps, padded).to(x.dtype)
+        gates = []
+        for block in self.blocks:
+            if return_gates:
+                x, gate = block(x, steps, return_gate=True)
+                gates.append(gate)
+            else:
+                x = block(x, steps)
+            steps = torch.div(steps, block.stride, rounding_mode="floor")
+        x = self.bottleneck(x) * frame_mask(counts, frames).to(x.dtype)
+        return x, counts, (gates if return_gates else None)
+
+    def forward(
+        self,
+        wav: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        frame_mask: Optional[torch.Tensor] = None,
+        return_gates: bool = False,
+    ) -> EncoderOutput:
+        """Encodes a waveform batch.
+
+        Arguments
+        ---------
+        wav : torch.Tensor
+            ``[B, T]`` mono waveform at ``sample_rate``.
+        lengths : torch.Tensor, optional
+            ``[B]`` relative lengths in ``(0, 1]``.
+        frame_mask : torch.Tensor, optional
+            ``[B, N]`` bool, True on frames to hide from the Conformer: they
+            are replaced by a learned mask embedding before attention (the
+            JEPA context path).
+        return_gates : bool
+            Also return every block's DAAM gate (for plots).
+
+        Returns
+        -------
+        EncoderOutput
+        """
+        x, counts, gates = self.stem_forward(wav, lengths, return_gates)
+        x = x.transpose(1, 2)  # [B, N, D]
+        if frame_mask is not None:
+            if frame_mask.shape != x.shape[:2]:
+                raise ValueError(
+                    f"frame_mask must have shape {tuple(x.shape[:2])} "
+                    f"[batch, frames]; got {tuple(frame_mask.shape)}"
+                )
+            hide = frame_mask.to(x.device, torch.bool).unsqueeze(-1)
+            x = torch.where(hide, self.mask_embedding.to(x.dtype), x)
+        x = self.conformer(x, counts)
+        valid = counts.to(x.device).unsqueeze(1) > torch.arange(x.shape[1], device=x.device)
+        x = x * valid.unsqueeze(-1).to(x.dtype)
+        rel = counts.float() / x.shape[1]
+        return EncoderOutput(x, rel, counts, gates)

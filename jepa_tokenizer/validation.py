@@ -1,0 +1,123 @@
+"""Input checks and length bookkeeping shared by every module.
+
+Lengths follow the SpeechBrain convention: a ``[B]`` tensor of *relative*
+lengths in ``(0, 1]``, the fraction of the padded time axis that is real.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+from typing import Optional
+
+import torch
+from speechbrain.dataio.dataio import length_to_mask
+
+__all__ = [
+    "check_waveform",
+    "check_relative_lengths",
+    "relative_to_absolute",
+    "frame_mask",
+]
+
+
+def check_waveform(wav: torch.Tensor, name: str = "wav") -> None:
+    """Raises a ``ValueError`` unless ``wav`` is a finite float ``[B, T]`` batch.
+
+    Arguments
+    ---------
+    wav : torch.Tensor
+        The waveform batch.
+    name : str
+        Name used in the error messages.
+
+    Example
+    -------
+    >>> check_waveform(torch.zeros(2, 100))
+    >>> check_waveform(torch.zeros(100))
+    Traceback (most recent call last):
+     ...
+    ValueError: wav must have shape [batch, time]; got (100,). Use wav.unsqueeze(0) for a single signal.
+    """
+    if not isinstance(wav, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(wav).__name__}")
+    if wav.dim() != 2:
+        hint = ""
+        if wav.dim() == 1:
+            hint = f" Use {name}.unsqueeze(0) for a single signal."
+        elif wav.dim() == 3 and wav.shape[1] == 1:
+            hint = f" Use {name}.squeeze(1) for a [batch, 1, time] tensor."
+        elif wav.dim() == 3:
+            hint = " Multi-channel audio must be downmixed to mono first."
+        raise ValueError(
+            f"{name} must have shape [batch, time]; got {tuple(wav.shape)}.{hint}"
+        )
+    if not wav.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor; got {wav.dtype}")
+    if wav.shape[0] == 0 or wav.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(wav.shape)}")
+    if not torch.isfinite(wav).all():
+        raise ValueError(f"{name} contains NaN or Inf values")
+
+
+def check_relative_lengths(lens: Optional[torch.Tensor], batch: int) -> torch.Tensor:
+    """Validates relative lengths; ``None`` means every item is full length.
+
+    Arguments
+    ---------
+    lens : torch.Tensor or None
+        ``[B]`` relative lengths in ``(0, 1]``.
+    batch : int
+        Expected batch size.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[B]`` float relative lengths.
+
+    Example
+    -------
+    >>> check_relative_lengths(None, 2)
+    tensor([1., 1.])
+    >>> check_relative_lengths(torch.tensor([0.5, 1.5]), 2)
+    Traceback (most recent call last):
+     ...
+    ValueError: relative lengths must lie in (0, 1]; got tensor([0.5000, 1.5000])
+    """
+    if lens is None:
+        return torch.ones(batch)
+    lens = torch.as_tensor(lens, dtype=torch.float32)
+    if lens.dim() != 1 or lens.shape[0] != batch:
+        raise ValueError(
+            f"relative lengths must have shape [{batch}]; got {tuple(lens.shape)}"
+        )
+    if not ((lens > 0) & (lens <= 1 + 1e-6)).all():
+        raise ValueError(f"relative lengths must lie in (0, 1]; got {lens}")
+    return lens
+
+
+def relative_to_absolute(lens: torch.Tensor, max_len: int) -> torch.Tensor:
+    """Converts relative lengths to integer counts (rounded, at least 1).
+
+    Example
+    -------
+    >>> relative_to_absolute(torch.tensor([0.5, 1.0]), 10)
+    tensor([ 5, 10])
+    """
+    counts = torch.round(lens.float() * max_len).long()
+    return counts.clamp(min=1, max=max_len)
+
+
+def frame_mask(counts: torch.Tensor, max_len: int) -> torch.Tensor:
+    """Float ``[B, 1, max_len]`` mask, 1 on the first ``counts[b]`` steps.
+
+    Built on SpeechBrain's ``length_to_mask``; shaped to multiply ``[B, C, T]``.
+
+    Example
+    -------
+    >>> frame_mask(torch.tensor([1, 3]), 3)
+    tensor([[[1., 0., 0.]],
+    <BLANKLINE>
+            [[1., 1., 1.]]])
+    """
+    mask = length_to_mask(counts, max_len=max_len, dtype=torch.float32)
+    return mask.unsqueeze(1)

@@ -1,0 +1,38 @@
+"""Installs the jepa_tokenizer SpeechBrain plugin.
+
+torch and torchaudio are pinned as a pair: PyPI's torchaudio wheels are CUDA
+builds, and 2.11 is the newest pair that imports and runs on a CPU-only
+machine with speechbrain 1.1 (torch 2.13 / 2.15 break ``import torchaudio``).
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="jepa-tokenizer",
+    version="0.1.0",
+    description=(
+        "SpeechBrain plugin: JEPA + density-adaptive attention speech "
+        "tokenizer (2.5 frames/s, 47.5 tokens/s) with FSQ and a HiFi-GAN decoder"
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["jepa_tokenizer", "jepa_tokenizer.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "torch==2.11.*",
+        "torchaudio==2.11.*",
+        "speechbrain>=1.1,<1.2",
+        "hyperpyyaml>=1.2",
+        "sentencepiece",
+        "jiwer",
+        "soundfile",
+        "numpy",
+        "tqdm",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
+        "bench": ["transformers>=4.40"],
+    },
+    license="Apache-2.0",
+)
