@@ -68,14 +68,19 @@ class MixedRadixPacker(nn.Module):
         self.group_size = group_size
         groups = math.ceil(self.num_digits / group_size)
         padded = radices + [1] * (groups * group_size - self.num_digits)
+        largest = max(
+            math.prod(padded[g * group_size : (g + 1) * group_size]) for g in range(groups)
+        )
+        if largest > 2**62:
+            raise ValueError(
+                f"MixedRadixPacker: a group's value range ({largest}) overflows int64"
+            )
         table = torch.tensor(padded, dtype=torch.int64).view(groups, group_size)
         # place value of each digit: product of the radices after it in its group
         place = torch.ones_like(table)
         for k in range(group_size - 2, -1, -1):
             place[:, k] = place[:, k + 1] * table[:, k + 1]
         sizes = place[:, 0] * table[:, 0]
-        if int(sizes.max()) > 2**62:
-            raise ValueError("MixedRadixPacker: a group's value range overflows int64")
         self.register_buffer("radix_table", table, persistent=False)
         self.register_buffer("place_values", place, persistent=False)
         self.register_buffer("group_sizes", sizes, persistent=False)

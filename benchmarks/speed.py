@@ -1,0 +1,172 @@
+"""CPU encode/decode speed of the JEPA codec configurations and of peer codecs.
+
+Speed is reported as "x real time" (x RT): seconds of audio processed per
+second of wall time, for one mono clip of ``--seconds`` of random noise at
+each model's own sample rate (speed does not depend on content). Each model
+runs under ``torch.inference_mode()`` in eval mode with ``--threads`` torch
+threads: one warm-up run, then the median of ``--repeats`` timed runs.
+Encode is waveform -> discrete codes, decode is codes -> waveform.
+
+Models: our ``hparams/jepa_24k.yaml``, ``jepa_16k.yaml`` and ``jepa_tiny.yaml``
+(untrained, weights do not change speed), and, with random weights and
+nothing downloaded, EnCodec 24 kHz and Mimi (``transformers``) and DAC 24 kHz
+(SpeechBrain). Ratio columns divide each row's x RT by the peer's x RT from
+the same run (> 1: faster than that peer).
+
+    python benchmarks/speed.py --threads 2
+    python benchmarks/speed.py --threads 2 --only jepa_24k encodec --output speed.md
+"""
+
+import argparse
+import datetime
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OURS = ["jepa_24k", "jepa_16k", "jepa_tiny"]
+PEERS = ["encodec", "mimi", "dac"]
+# Architecture of the published DAC 24 kHz model (descript-audio-codec,
+# conf/final/24khz.yml); SpeechBrain only reads it from the checkpoint metadata.
+DAC_24KHZ = dict(encoder_dim=64, encoder_rates=[2, 4, 5, 8], decoder_dim=1536,
+                 decoder_rates=[8, 5, 4, 2], n_codebooks=32, codebook_size=1024,
+                 codebook_dim=8, sample_rate=24000)
+
+# A model under test: (sample rate, tokens/s, encode fn wav[1, T] -> codes, decode fn codes -> wav)
+Entry = Tuple[int, float, Callable, Callable]
+
+
+def build_ours(name: str) -> Entry:
+    """Build a JEPA codec from ``hparams/<name>.yaml``."""
+    from hyperpyyaml import load_hyperpyyaml
+
+    with open(REPO_ROOT / "hparams" / f"{name}.yaml") as f:
+        codec = load_hyperpyyaml(f)["codec"].eval()
+    return codec.sample_rate, codec.tokens_per_second, codec.encode, codec.decode
+
+
+def build_peer(name: str, args: argparse.Namespace) -> Entry:
+    """Build a peer codec with random weights (nothing is downloaded)."""
+    if name == "encodec":
+        from transformers import EncodecConfig, EncodecModel
+
+        cfg = EncodecConfig()
+        model = EncodecModel(cfg).eval()
+        n_q = model.quantizer.get_num_quantizers_for_bandwidth(args.encodec_bandwidth)
+        enc = lambda w: model.encode(w[:, None], bandwidth=args.encodec_bandwidth)
+        dec = lambda out: model.decode(out.audio_codes, out.audio_scales).audio_values
+        return cfg.sampling_rate, cfg.frame_rate * n_q, enc, dec
+    if name == "mimi":
+        from transformers import MimiConfig, MimiModel
+
+        cfg = MimiConfig()
+        model = MimiModel(cfg).eval()
+        enc = lambda w: model.encode(w[:, None], num_quantizers=args.mimi_quantizers).audio_codes
+        dec = lambda codes: model.decode(codes).audio_values
+        return cfg.sampling_rate, cfg.frame_rate * args.mimi_quantizers, enc, dec
+    if name == "dac":
+        from speechbrain.lobes.models.discrete.dac import DAC
+
+        model = DAC(**DAC_24KHZ, model_type="24khz", model_bitrate="8kbps", load_pretrained=False).eval()
+        n_q = args.dac_codebooks
+        enc = lambda w: model(w[:, None], n_quantizers=n_q)[0]  # pads to the hop, returns codes
+        dec = lambda codes: model.decode(model.quantizer.from_codes(codes)[0])
+        return model.sample_rate, model.sample_rate / int(model.hop_length) * n_q, enc, dec
+    raise ValueError(f"unknown model {name}")
+
+
+def time_model(entry: Entry, seconds: float, repeats: int, amplitude: float) -> Tuple[float, float]:
+    """Return (encode x RT, decode x RT): warm-up, then median of ``repeats`` runs."""
+    sample_rate, _, encode, decode = entry
+    wav = amplitude * torch.randn(1, int(seconds * sample_rate))
+
+    def median_time(fn: Callable, x) -> float:
+        fn(x)  # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    with torch.inference_mode():
+        codes = encode(wav)
+        return seconds / median_time(encode, wav), seconds / median_time(decode, codes)
+
+
+def markdown_table(results: Dict[str, Tuple[int, float, float, float]]) -> str:
+    """Markdown table with x RT and ratios to each measured peer."""
+    refs = [p for p in PEERS if p in results]
+    head = ["model", "sample rate", "tokens/s", "encode x RT", "decode x RT"]
+    for p in refs:
+        label = {"encodec": "EnCodec", "mimi": "Mimi", "dac": "DAC"}[p]
+        head += [f"encode vs {label}", f"decode vs {label}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, (sr, tps, enc, dec) in results.items():
+        row = [name, f"{sr}", f"{tps:g}", f"{enc:.2f}", f"{dec:.2f}"]
+        for p in refs:
+            row += [f"{enc / results[p][2]:.2f}", f"{dec / results[p][3]:.2f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
+    p.add_argument("--seconds", type=float, default=10.0, help="audio length in seconds")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs (median reported)")
+    p.add_argument("--amplitude", type=float, default=0.1, help="scale of the noise input")
+    p.add_argument("--seed", type=int, default=0, help="torch seed (weights and noise)")
+    p.add_argument("--only", nargs="+", choices=OURS + PEERS, help="models to run (default all)")
+    p.add_argument("--skip-peers", action="store_true", help="run only our configurations")
+    p.add_argument("--encodec-bandwidth", type=float, default=1.5, help="EnCodec kbps (1.5 = 2 codebooks)")
+    p.add_argument("--mimi-quantizers", type=int, default=8, help="Mimi codebooks used")
+    p.add_argument("--dac-codebooks", type=int, default=DAC_24KHZ["n_codebooks"], help="DAC codebooks used")
+    p.add_argument("--output", type=Path, help="also write the report as markdown")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Run the benchmark and print the report."""
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    names = [n for n in OURS + PEERS if args.only is None or n in args.only]
+    if args.skip_peers:
+        names = [n for n in names if n in OURS]
+    notes = []
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        skipped = [n for n in names if n in ("encodec", "mimi")]
+        names = [n for n in names if n not in skipped]
+        if skipped:
+            notes.append(f"transformers is not installed: skipped {', '.join(skipped)}")
+    results = {}
+    for name in names:
+        entry = build_ours(name) if name in OURS else build_peer(name, args)
+        enc, dec = time_model(entry, args.seconds, args.repeats, args.amplitude)
+        results[name] = (entry[0], entry[1], enc, dec)
+        print(f"{name}: encode {enc:.2f} x RT, decode {dec:.2f} x RT", file=sys.stderr, flush=True)
+    notes += [f"EnCodec 24 kHz at {args.encodec_bandwidth} kbps, Mimi with {args.mimi_quantizers} codebooks, "
+              f"DAC 24 kHz with {args.dac_codebooks} of {DAC_24KHZ['n_codebooks']} codebooks; peers have random weights."]
+    report = "\n".join([
+        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- torch {torch.__version__}, CPU threads: {torch.get_num_threads()}",
+        f"- audio: {args.seconds:g} s of noise (amplitude {args.amplitude}), "
+        f"median of {args.repeats} runs after 1 warm-up",
+        *[f"- {n}" for n in notes], "", markdown_table(results), ""])
+    print(report)
+    if args.output:
+        args.output.write_text(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Reading, checking and making audio: soundfile I/O (SpeechBrain's
+``audio_io``), downmix and resampling to the model's rate, and offline
+speech synthesis with espeak-ng or flite for examples and tests.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import NamedTuple, Optional, Union
+
+import torch
+import torchaudio
+from speechbrain.dataio import audio_io
+
+__all__ = ["LoadedAudio", "load_audio", "save_audio", "speak", "SPEECH_ENGINES"]
+
+SPEECH_ENGINES = ("espeak-ng", "flite")
+
+
+class LoadedAudio(NamedTuple):
+    """A mono waveform at the requested rate, and what was done to it."""
+
+    wav: torch.Tensor
+    sample_rate: int
+    source_sample_rate: int
+    source_channels: int
+
+    def describe(self) -> str:
+        """One line saying how the file was converted."""
+        steps = []
+        if self.source_channels > 1:
+            steps.append(f"downmixed {self.source_channels} channels to mono")
+        if self.source_sample_rate != self.sample_rate:
+            steps.append(f"resampled {self.source_sample_rate} -> {self.sample_rate} Hz")
+        return ", ".join(steps) or "used as is"
+
+
+def load_audio(path: Union[str, Path], sample_rate: int) -> LoadedAudio:
+    """Loads an audio file as a mono float32 ``[T]`` tensor at ``sample_rate``.
+
+    Multi-channel audio is averaged to mono; other rates are resampled. A
+    missing, unreadable, empty or non-finite file raises ``ValueError``.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.wav")
+    >>> save_audio(path, torch.zeros(2, 800), 8000)
+    >>> out = load_audio(path, 16000)
+    >>> out.wav.shape, out.describe()
+    (torch.Size([1600]), 'downmixed 2 channels to mono, resampled 8000 -> 16000 Hz')
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"audio file not found: {path}")
+    try:
+        wav, source_rate = audio_io.load(str(path), dtype=torch.float32)
+    except RuntimeError as err:
+        raise ValueError(f"cannot read audio file {path}: {err.__cause__ or err}") from err
+    channels = wav.shape[0]
+    if wav.numel() == 0:
+        raise ValueError(f"audio file {path} is empty")
+    if not torch.isfinite(wav).all():
+        raise ValueError(f"audio file {path} contains NaN or Inf samples")
+    wav = wav.mean(dim=0)
+    if source_rate != sample_rate:
+        wav = torchaudio.functional.resample(wav, source_rate, sample_rate)
+    return LoadedAudio(wav, sample_rate, source_rate, channels)
+
+
+def save_audio(path: Union[str, Path], wav: torch.Tensor, sample_rate: int) -> None:
+    """Writes ``[T]`` or ``[C, T]`` audio (float in [-1, 1]) with soundfile."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    audio_io.save(str(path), wav.detach().float().cpu(), sample_rate)
+
+
+def speak(
+    text: str,
+    path: Union[str, Path],
+    engine: str = "espeak-ng",
+    voice: Optional[str] = None,
+) -> Path:
+    """Speaks ``text`` into a wav file with Debian's espeak-ng or flite.
+
+    Arguments
+    ---------
+    text : str
+        What to say (non-empty).
+    path : str or Path
+        Output wav file.
+    engine : str
+        ``"espeak-ng"`` or ``"flite"``.
+    voice : str, optional
+        An espeak-ng voice (``en-us``, ``en+f3``...) or a flite voice
+        (``slt``, ``awb``, ``rms``, ``kal``...).
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    if not text.strip():
+        raise ValueError("speak: text is empty")
+    if engine not in SPEECH_ENGINES:
+        raise ValueError(f"speak: engine must be one of {SPEECH_ENGINES}; got {engine!r}")
+    if shutil.which(engine) is None:
+        raise RuntimeError(
+            f"{engine} is not installed; on Debian/Ubuntu: apt-get install -y {engine}"
+        )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if engine == "espeak-ng":
+        cmd = ["espeak-ng", "-w", str(path)] + (["-v", voice] if voice else []) + [text]
+    else:
+        cmd = ["flite", "-t", text, "-o", str(path)] + (["-voice", voice] if voice else [])
+    subprocess.run(cmd, check=True, capture_output=True)
+    return path

@@ -1,0 +1,81 @@
+"""Parameter counts and token rates of codec configurations, as a markdown table.
+
+Usage (from the repository root)::
+
+    python -m jepa_tokenizer.summary hparams/jepa_24k.yaml hparams/jepa_16k.yaml hparams/jepa_tiny.yaml
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import argparse
+from pathlib import Path
+from typing import Dict, List
+
+from hyperpyyaml import load_hyperpyyaml
+from torch import nn
+
+__all__ = ["count_parameters", "describe_config", "summary_table"]
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters of ``module``.
+
+    Example
+    -------
+    >>> count_parameters(nn.Linear(3, 2))
+    8
+    """
+    return sum(p.numel() for p in module.parameters())
+
+
+def describe_config(path: str) -> Dict[str, object]:
+    """Builds a YAML configuration and returns its sizes and rates."""
+    with open(path, encoding="utf-8") as stream:
+        hparams = load_hyperpyyaml(stream)
+    codec = hparams["codec"]
+    return {
+        "config": Path(path).name,
+        "sample rate": codec.sample_rate,
+        "frames/s": codec.frame_rate,
+        "tokens/frame": codec.tokens_per_frame,
+        "tokens/s": codec.tokens_per_second,
+        "vocab": codec.vocab_size,
+        "bit/s": codec.bitrate,
+        "encoder": count_parameters(codec.encoder),
+        "predictor": count_parameters(hparams["predictor"]),
+        "decoder": count_parameters(codec.decoder),
+        "discriminator": count_parameters(hparams["discriminator"]),
+    }
+
+
+PARAMETER_COLUMNS = ("encoder", "predictor", "decoder", "discriminator")
+
+
+def _fmt(key: str, value: object) -> str:
+    if key in PARAMETER_COLUMNS:
+        return f"{value / 1e6:.2f}M"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def summary_table(paths: List[str]) -> str:
+    """Markdown table with one row per configuration file."""
+    rows = [describe_config(p) for p in paths]
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(k, r[k]) for k in header) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="+", help="YAML files defining `codec`")
+    args = parser.parse_args()
+    print(summary_table(args.configs))
+
+
+if __name__ == "__main__":
+    main()

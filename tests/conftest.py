@@ -1,0 +1,58 @@
+"""Shared fixtures: the YAML configurations, a spoken sentence, real speech."""
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from hyperpyyaml import load_hyperpyyaml
+
+REPO = Path(__file__).resolve().parents[1]
+HPARAMS = REPO / "hparams"
+SHARED_SPEECH = REPO.parent / "shared" / "realspeech"
+
+
+def load_config(name: str, overrides=None):
+    """Loads ``hparams/<name>`` with optional overrides."""
+    with open(HPARAMS / name, encoding="utf-8") as stream:
+        return load_hyperpyyaml(stream, overrides or {})
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """The tiny configuration, built once (seeded)."""
+    torch.manual_seed(0)
+    return load_config("jepa_tiny.yaml")
+
+
+@pytest.fixture
+def tiny_codec(tiny):
+    """The tiny codec in eval mode."""
+    return tiny["codec"].eval()
+
+
+@pytest.fixture(scope="session")
+def spoken_wav(tmp_path_factory):
+    """A sentence spoken by espeak-ng (installed by the README's commands)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    from jepa_tokenizer.audio import speak
+
+    return speak(
+        "Finite scalar quantization turns speech into tokens.",
+        tmp_path_factory.mktemp("speech") / "sentence.wav",
+    )
+
+
+@pytest.fixture(scope="session")
+def real_speech():
+    """Rows of ../shared/realspeech/manifest.csv (real read speech), if present."""
+    manifest = SHARED_SPEECH / "manifest.csv"
+    if not manifest.is_file():
+        pytest.skip(f"real speech not available: {manifest} is missing")
+    with open(manifest, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    for row in rows:
+        row["path"] = SHARED_SPEECH / row["wav"]
+    return rows

@@ -1,0 +1,33 @@
+"""HiFiGANDecoder: exact output lengths, range, silence past the real frames."""
+
+import pytest
+import torch
+
+from jepa_tokenizer import HiFiGANDecoder
+
+
+@pytest.mark.parametrize("rates", [[4, 5], [3, 7], [2, 3, 5], [8]])
+@pytest.mark.parametrize("frames", [1, 2, 7])
+def test_length_is_frames_times_hop(rates, frames):
+    dec = HiFiGANDecoder(
+        code_dim=4, channels=[8] + [4] * len(rates), upsample_rates=rates,
+        resblock_kernel_sizes=[3], resblock_dilations=[1],
+    )
+    wav = dec(torch.randn(2, frames, 4))
+    assert wav.shape == (2, frames * dec.hop_length)
+    assert wav.abs().max() < 1  # tanh output
+
+
+def test_counts_silence_the_padding():
+    dec = HiFiGANDecoder(code_dim=4, channels=[8, 4], upsample_rates=[5],
+                         resblock_kernel_sizes=[3], resblock_dilations=[1])
+    wav = dec(torch.randn(2, 4, 4), counts=torch.tensor([4, 2]))
+    assert (wav[1, 10:] == 0).all() and wav[1, :10].abs().sum() > 0
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="channels"):
+        HiFiGANDecoder(code_dim=4, channels=[8], upsample_rates=[5])
+    dec = HiFiGANDecoder(code_dim=4, channels=[8, 4], upsample_rates=[5])
+    with pytest.raises(ValueError, match="batch, frames, dim"):
+        dec(torch.randn(4, 4))

@@ -1,0 +1,108 @@
+"""JEPAEncoder and JEPAPredictor: lengths, frame rate checks, masking, padding, errors."""
+
+import math
+
+import pytest
+import torch
+
+from jepa_tokenizer import JEPAEncoder, JEPAPredictor
+
+
+def small_encoder(**kwargs):
+    torch.manual_seed(0)
+    args = dict(
+        sample_rate=1600, channels=[4, 8, 8], strides=[4, 5], code_dim=8,
+        res_dilations=[1, 3], conformer_layers=2, conformer_heads=2,
+    )
+    args.update(kwargs)
+    return JEPAEncoder(**args).eval()
+
+
+@pytest.mark.parametrize("length", [1, 19, 20, 21, 67, 203])
+def test_frames_for_odd_lengths(length):
+    enc = small_encoder()
+    out = enc(torch.randn(2, length))
+    assert out.latents.shape == (2, math.ceil(length / 20), 8)
+    assert out.counts.tolist() == [math.ceil(length / 20)] * 2
+
+
+def test_frame_rate_is_derived_and_checked():
+    enc = small_encoder(frame_rate=80)
+    assert enc.hop_length == 20 and enc.frame_rate == 80
+    with pytest.raises(ValueError, match="stride product must be"):
+        small_encoder(frame_rate=2.5)
+    with pytest.raises(ValueError, match="len\\(strides\\) \\+ 1"):
+        small_encoder(channels=[4, 8])
+
+
+def test_padded_batch_equals_single_items():
+    enc = small_encoder()
+    a, b = torch.randn(1, 57), torch.randn(1, 120)
+    batch = torch.cat([torch.nn.functional.pad(a, (0, 63)), b])
+    out = enc(batch, torch.tensor([57 / 120, 1.0]))
+    alone_a, alone_b = enc(a), enc(b)
+    assert out.counts.tolist() == [3, 6]
+    assert torch.allclose(out.latents[:1, :3], alone_a.latents, atol=1e-5)
+    assert torch.allclose(out.latents[1:], alone_b.latents, atol=1e-5)
+    assert (out.latents[0, 3:] == 0).all()
+
+
+def test_frame_mask_replaces_frames_before_the_conformer():
+    enc = small_encoder()
+    seen = {}
+    enc.conformer.register_forward_pre_hook(lambda mod, args: seen.update(x=args[0]))
+    mask = torch.zeros(2, 5, dtype=torch.bool)
+    mask[:, 1:3] = True
+    enc(torch.randn(2, 100), frame_mask=mask)
+    hidden = seen["x"]
+    assert torch.equal(hidden[:, 1:3], enc.mask_embedding.expand(2, 2, -1))
+    assert not torch.equal(hidden[:, 0], enc.mask_embedding)
+    with pytest.raises(ValueError, match="frame_mask must have shape"):
+        enc(torch.randn(2, 100), frame_mask=mask[:, :4])
+
+
+def test_gates_are_returned_per_block():
+    enc = small_encoder()
+    out = enc(torch.randn(3, 100), return_gates=True)
+    assert [tuple(g.shape) for g in out.gates] == [(3, 1, 25), (3, 1, 5)]
+    assert small_encoder(use_daam=False)(torch.randn(1, 40), return_gates=True).gates == [None, None]
+
+
+@pytest.mark.parametrize(
+    "wav, lens, message",
+    [
+        (torch.randn(40), None, "unsqueeze"),
+        (torch.randn(2, 1, 40), None, "squeeze"),
+        (torch.randn(2, 0), None, "empty"),
+        (torch.full((1, 40), float("nan")), None, "NaN"),
+        (torch.ones(1, 40, dtype=torch.long), None, "floating-point"),
+        (torch.randn(2, 40), torch.tensor([1.0]), "shape"),
+        (torch.randn(2, 40), torch.tensor([0.0, 1.0]), "\\(0, 1\\]"),
+    ],
+)
+def test_bad_input_is_a_clear_error(wav, lens, message):
+    with pytest.raises(ValueError, match=message):
+        small_encoder()(wav, lens)
+
+
+def test_gradients_reach_the_stem():
+    enc = small_encoder().train()
+    enc(torch.randn(2, 100)).latents.pow(2).mean().backward()
+    assert enc.stem.weight.grad.abs().sum() > 0
+    assert enc.blocks[0].gate.alpha.grad.abs().sum() > 0
+
+
+def test_predictor_uses_mask_token_and_keeps_shape():
+    torch.manual_seed(0)
+    pred = JEPAPredictor(code_dim=8, hidden_dim=16, nhead=2).eval()
+    ctx = torch.randn(2, 6, 8)
+    mask = torch.zeros(2, 6, dtype=torch.bool)
+    mask[:, 2:4] = True
+    out = pred(ctx, mask)
+    assert out.shape == (2, 6, 8)
+    # what sits under masked frames does not matter: the mask token replaces it
+    other = ctx.clone()
+    other[:, 2:4] = 50.0
+    assert torch.allclose(pred(other, mask), out, atol=1e-6)
+    out.sum().backward()
+    assert pred.mask_token.grad.abs().sum() > 0

@@ -1,0 +1,71 @@
+"""FSQ: the reference grid, digit round trips, straight-through gradients."""
+
+import pytest
+import torch
+
+from jepa_tokenizer import FSQ
+
+
+def test_reference_symmetric_grid():
+    fsq = FSQ(levels=4, dim=1)
+    z = torch.linspace(-6, 6, 1001).unsqueeze(-1)
+    values = sorted(set(fsq(z).codes.detach().flatten().tolist()))
+    assert values == [-0.75, -0.25, 0.25, 0.75]
+
+
+def test_standard_grid_values():
+    fsq = FSQ(levels=5, dim=1, grid="standard")
+    z = torch.linspace(-8, 8, 1001).unsqueeze(-1)
+    values = sorted(set(fsq(z).codes.detach().flatten().tolist()))
+    assert values == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("grid", ["symmetric", "standard"])
+def test_digit_code_round_trip(grid):
+    levels = [3, 4, 5, 8]
+    fsq = FSQ(levels=levels, grid=grid)
+    grids = torch.meshgrid(*[torch.arange(n) for n in levels], indexing="ij")
+    digits = torch.stack([g.flatten() for g in grids], dim=-1)
+    codes = fsq.digits_to_codes(digits)
+    assert torch.equal(fsq.codes_to_digits(codes), digits)
+    # quantizing the codes' pre-images gives the same digits back
+    z = torch.randn(500, 4) * 3
+    out = fsq(z)
+    assert torch.equal(fsq.codes_to_digits(out.codes), out.digits)
+    assert torch.allclose(fsq.digits_to_codes(out.digits), out.codes.detach())
+    assert (out.digits >= 0).all() and (out.digits < torch.tensor(levels)).all()
+
+
+def test_straight_through_gradient():
+    fsq = FSQ(levels=4, dim=8)
+    z = torch.randn(3, 8, requires_grad=True)
+    weights = torch.randn(3, 8)
+    (fsq(z).codes * weights).sum().backward()
+    expected = weights * (1 - torch.tanh(z.detach()) ** 2)
+    assert torch.allclose(z.grad, expected, atol=1e-6)
+    assert (z.grad != 0).all()
+
+
+def test_float32_island_under_autocast():
+    fsq = FSQ(levels=4, dim=16)
+    z = torch.randn(4, 16) * 2
+    reference = fsq(z).digits
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = fsq(z.bfloat16())
+    # bf16 input rounds z, but quantization itself ran in float32
+    assert out.codes.dtype == torch.bfloat16
+    assert out.digits.dtype == torch.int64
+    assert torch.equal(out.digits, fsq(z.bfloat16().float()).digits)
+    assert (out.digits == reference).float().mean() > 0.9
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="at least 2 levels"):
+        FSQ(levels=[4, 1])
+    with pytest.raises(ValueError, match="grid"):
+        FSQ(levels=4, dim=2, grid="odd")
+    fsq = FSQ(levels=4, dim=2)
+    with pytest.raises(ValueError, match="2 dimensions"):
+        fsq(torch.randn(3, 5))
+    with pytest.raises(ValueError, match="out of range"):
+        fsq.digits_to_codes(torch.tensor([[0, 4]]))
