@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from jepa_tokenizer.validation import frame_mask
+from jepa_tokenizer.validation import steps_mask
 
 __all__ = ["DAAMGate"]
 
@@ -134,7 +134,7 @@ class DAAMGate(nn.Module):
             counts = torch.round(lengths * time).long().clamp(min=1)
         else:
             counts = lengths
-        mask = frame_mask(counts.to(x.device), time)  # [B, 1, T]
+        mask = steps_mask(counts.to(x.device), time)  # [B, 1, T]
         with torch.autocast(device_type=x.device.type, enabled=False):
             xf = x.float()
             attn = F.conv1d(

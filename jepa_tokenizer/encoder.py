@@ -17,7 +17,7 @@ from jepa_tokenizer.daam import DAAMGate
 from jepa_tokenizer.validation import (
     check_relative_lengths,
     check_waveform,
-    frame_mask,
+    steps_mask,
     relative_to_absolute,
 )
 
@@ -157,7 +157,7 @@ class EncoderBlock(nn.Module):
         mask = None
         if counts is not None:
             counts = torch.div(counts, self.stride, rounding_mode="floor")
-            mask = frame_mask(counts, x.shape[-1]).to(x.dtype)
+            mask = steps_mask(counts, x.shape[-1]).to(x.dtype)
             x = x * mask
         x = self.act(x)
         for unit in self.units:
@@ -335,9 +335,9 @@ class JEPAEncoder(nn.Module):
         x = F.pad(wav, (0, padded - time)).unsqueeze(1)
         # Each item's signal is its samples plus zeros up to a whole frame, as
         # it would be alone; the rest of the batch padding is masked out.
-        x = x * frame_mask(samples, padded).to(x.dtype)
+        x = x * steps_mask(samples, padded).to(x.dtype)
         steps = counts * self.hop_length
-        x = self.stem(x) * frame_mask(steps, padded).to(x.dtype)
+        x = self.stem(x) * steps_mask(steps, padded).to(x.dtype)
         gates = []
         for block in self.blocks:
             if return_gates:
@@ -346,7 +346,7 @@ class JEPAEncoder(nn.Module):
             else:
                 x = block(x, steps)
             steps = torch.div(steps, block.stride, rounding_mode="floor")
-        x = self.bottleneck(x) * frame_mask(counts, frames).to(x.dtype)
+        x = self.bottleneck(x) * steps_mask(counts, frames).to(x.dtype)
         return x, counts, (gates if return_gates else None)
 
     def forward(

@@ -16,7 +16,7 @@ __all__ = [
     "check_waveform",
     "check_relative_lengths",
     "relative_to_absolute",
-    "frame_mask",
+    "steps_mask",
 ]
 
 
@@ -107,14 +107,14 @@ def relative_to_absolute(lens: torch.Tensor, max_len: int) -> torch.Tensor:
     return counts.clamp(min=1, max=max_len)
 
 
-def frame_mask(counts: torch.Tensor, max_len: int) -> torch.Tensor:
+def steps_mask(counts: torch.Tensor, max_len: int) -> torch.Tensor:
     """Float ``[B, 1, max_len]`` mask, 1 on the first ``counts[b]`` steps.
 
     Built on SpeechBrain's ``length_to_mask``; shaped to multiply ``[B, C, T]``.
 
     Example
     -------
-    >>> frame_mask(torch.tensor([1, 3]), 3)
+    >>> steps_mask(torch.tensor([1, 3]), 3)
     tensor([[[1., 0., 0.]],
     <BLANKLINE>
             [[1., 1., 1.]]])

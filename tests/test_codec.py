@@ -120,3 +120,13 @@ def test_real_speech_round_trip_lengths(tiny_codec, real_speech):
             wav = audio.wav[: 3 * tiny_codec.sample_rate].unsqueeze(0)
             recon = tiny_codec.decode(tiny_codec.encode(wav), num_samples=wav.shape[-1])
             assert recon.shape == wav.shape and torch.isfinite(recon).all()
+
+
+def test_bfloat16_autocast_forward_is_finite(tiny):
+    codec = tiny["codec"].train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = codec(torch.randn(2, 12800) * 0.1)
+        loss = tiny["generator_loss"](out.wav, torch.randn(2, 12800) * 0.1)["G_loss"]
+    assert torch.isfinite(out.wav.float()).all() and torch.isfinite(loss)
+    assert out.digits.dtype == torch.int64
+    codec.zero_grad()
