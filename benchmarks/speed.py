@@ -85,18 +85,20 @@ def time_model(entry: Entry, seconds: float, repeats: int, amplitude: float) -> 
     sample_rate, _, encode, decode = entry
     wav = amplitude * torch.randn(1, int(seconds * sample_rate))
 
-    def median_time(fn: Callable, x) -> float:
-        fn(x)  # warm-up
+    def median_time(fn: Callable, x, label: str) -> float:
+        """Median wall time of ``fn(x)``; the individual times go to stderr."""
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
             fn(x)
             times.append(time.perf_counter() - start)
+        print(f"  {label}: " + ", ".join(f"{t:.2f} s" for t in times), file=sys.stderr)
         return statistics.median(times)
 
     with torch.inference_mode():
-        codes = encode(wav)
-        return seconds / median_time(encode, wav), seconds / median_time(decode, codes)
+        codes = encode(wav)  # encode warm-up; its codes feed decode
+        decode(codes)  # decode warm-up
+        return seconds / median_time(encode, wav, "encode"), seconds / median_time(decode, codes, "decode")
 
 
 def markdown_table(results: Dict[str, Tuple[int, float, float, float]]) -> str:
