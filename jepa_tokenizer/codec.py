@@ -4,7 +4,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Optional
 
 import torch
 from torch import nn

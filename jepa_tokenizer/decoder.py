@@ -8,6 +8,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -145,9 +146,7 @@ class HiFiGANDecoder(nn.Module):
                 f"{len(upsample_rates) + 1} entries; got {len(channels)}"
             )
         self.upsample_rates = list(upsample_rates)
-        self.hop_length = 1
-        for rate in upsample_rates:
-            self.hop_length *= rate
+        self.hop_length = math.prod(upsample_rates)
         self.conv_in = _norm(
             nn.Conv1d(code_dim, channels[0], input_kernel_size, padding=same_padding(input_kernel_size)),
             weight_norm,

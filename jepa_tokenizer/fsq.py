@@ -4,7 +4,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-from typing import NamedTuple, Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -60,7 +60,7 @@ class FSQ(nn.Module):
     def __init__(
         self,
         levels: Union[int, Sequence[int]],
-        dim: int = None,
+        dim: Optional[int] = None,
         grid: str = "symmetric",
         eps: float = 1e-3,
     ):

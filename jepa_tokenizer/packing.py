@@ -5,7 +5,7 @@ Authors
 """
 
 import math
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -48,7 +48,7 @@ class MixedRadixPacker(nn.Module):
         self,
         radices: Union[int, Sequence[int]],
         group_size: int,
-        num_digits: int = None,
+        num_digits: Optional[int] = None,
     ):
         super().__init__()
         if isinstance(radices, int):
