@@ -130,3 +130,20 @@ def test_bfloat16_autocast_forward_is_finite(tiny):
     assert torch.isfinite(out.wav.float()).all() and torch.isfinite(loss)
     assert out.digits.dtype == torch.int64
     codec.zero_grad()
+
+
+def test_reconstruction_loss_falls_on_speech(spoken_wav):
+    """The parts train together: 30 AdamW steps on one spoken sentence."""
+    torch.manual_seed(0)
+    hparams = load_config("jepa_tiny.yaml")
+    codec, loss_fn = hparams["codec"].train(), hparams["generator_loss"]
+    wav = load_audio(spoken_wav, codec.sample_rate).wav.unsqueeze(0)
+    optimizer = torch.optim.AdamW(codec.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss = loss_fn(codec(wav).wav, wav)["G_loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < 0.85 * losses[0], losses
