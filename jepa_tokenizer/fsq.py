@@ -9,6 +9,8 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 from torch import nn
 
+from jepa_tokenizer.validation import check_integer_codes
+
 __all__ = ["FSQ", "FSQOutput"]
 
 
@@ -129,16 +131,7 @@ class FSQ(nn.Module):
 
     def check_digits(self, digits: torch.Tensor) -> None:
         """Raises ``ValueError`` for digits of the wrong shape, type or range."""
-        if digits.is_floating_point():
-            raise ValueError(f"digits must be integers; got {digits.dtype}")
-        if digits.shape[-1] != self.dim:
-            raise ValueError(
-                f"digits must have {self.dim} entries in the last dimension; "
-                f"got shape {tuple(digits.shape)}"
-            )
-        levels = self.levels.to(digits.device)
-        if ((digits < 0) | (digits >= levels)).any():
-            raise ValueError(f"digits out of range [0, levels); levels={self.radices}")
+        check_integer_codes(digits, self.levels, "digit")
 
     def forward(self, z: torch.Tensor) -> FSQOutput:
         """Quantizes ``z`` of shape ``[..., dim]``."""

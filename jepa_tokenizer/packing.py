@@ -10,6 +10,8 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from jepa_tokenizer.validation import check_integer_codes
+
 __all__ = ["MixedRadixPacker"]
 
 
@@ -107,23 +109,8 @@ class MixedRadixPacker(nn.Module):
 
     def pack(self, digits: torch.Tensor) -> torch.Tensor:
         """``[..., num_digits]`` int digits -> ``[..., tokens_per_frame]`` int64 tokens."""
-        if digits.is_floating_point() or digits.dtype == torch.bool:
-            raise ValueError(f"digits must be an integer tensor; got {digits.dtype}")
-        if digits.dim() == 0 or digits.shape[-1] != self.num_digits:
-            raise ValueError(
-                f"digits must have {self.num_digits} entries in the last "
-                f"dimension; got shape {tuple(digits.shape)}"
-            )
-        table = self.radix_table.to(digits.device)
-        flat_radix = table.flatten()[: self.num_digits]
-        bad = (digits < 0) | (digits >= flat_radix)
-        if bad.any():
-            index = tuple(bad.nonzero()[0].tolist())
-            raise ValueError(
-                f"digit out of range at index {index}: {int(digits[index])} is not "
-                f"in [0, {int(flat_radix[index[-1]])})"
-            )
-        pad = table.numel() - self.num_digits
+        check_integer_codes(digits, self.radix_table.flatten()[: self.num_digits], "digit")
+        pad = self.radix_table.numel() - self.num_digits
         d = digits.long()
         if pad:
             d = torch.cat([d, d.new_zeros(*d.shape[:-1], pad)], dim=-1)
@@ -132,23 +119,7 @@ class MixedRadixPacker(nn.Module):
 
     def check_tokens(self, tokens: torch.Tensor) -> None:
         """Raises ``ValueError`` for tokens of the wrong dtype, shape or range."""
-        if not isinstance(tokens, torch.Tensor):
-            raise TypeError(f"tokens must be a torch.Tensor; got {type(tokens).__name__}")
-        if tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
-            raise ValueError(f"tokens must be an integer tensor; got {tokens.dtype}")
-        if tokens.dim() == 0 or tokens.shape[-1] != self.tokens_per_frame:
-            raise ValueError(
-                f"tokens must have {self.tokens_per_frame} entries per frame in "
-                f"the last dimension; got shape {tuple(tokens.shape)}"
-            )
-        sizes = self.group_sizes.to(tokens.device)
-        bad = (tokens < 0) | (tokens >= sizes)
-        if bad.any():
-            index = tuple(bad.nonzero()[0].tolist())
-            raise ValueError(
-                f"token out of range at index {index}: {int(tokens[index])} is not "
-                f"in [0, {int(sizes[index[-1]])}) for token position {index[-1]}"
-            )
+        check_integer_codes(tokens, self.group_sizes, "token")
 
     def unpack(self, tokens: torch.Tensor) -> torch.Tensor:
         """``[..., tokens_per_frame]`` tokens -> ``[..., num_digits]`` int64 digits."""

@@ -17,6 +17,7 @@ __all__ = [
     "check_relative_lengths",
     "relative_to_absolute",
     "steps_mask",
+    "check_integer_codes",
 ]
 
 
@@ -121,3 +122,47 @@ def steps_mask(counts: torch.Tensor, max_len: int) -> torch.Tensor:
     """
     mask = length_to_mask(counts, max_len=max_len, dtype=torch.float32)
     return mask.unsqueeze(1)
+
+
+def check_integer_codes(values: torch.Tensor, limits: torch.Tensor, kind: str) -> None:
+    """Checks integer codes (tokens or digits) against per-position ranges.
+
+    ``values`` must be an integer tensor whose last dimension has one entry
+    per position, each in ``[0, limits[position])``; otherwise a
+    ``ValueError`` names the first offending index, its value and its range.
+
+    Arguments
+    ---------
+    values : torch.Tensor
+        ``[..., P]`` integer codes.
+    limits : torch.Tensor
+        ``[P]`` exclusive upper bound of each position.
+    kind : str
+        What one value is, for the messages (``"token"``, ``"digit"``).
+
+    Example
+    -------
+    >>> check_integer_codes(torch.tensor([[0, 3]]), torch.tensor([2, 4]), "token")
+    >>> check_integer_codes(torch.tensor([[2, 3]]), torch.tensor([2, 4]), "token")
+    Traceback (most recent call last):
+     ...
+    ValueError: token out of range at index (0, 0): 2 is not in [0, 2) for token position 0
+    """
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(f"{kind}s must be a torch.Tensor; got {type(values).__name__}")
+    if values.is_floating_point() or values.is_complex() or values.dtype == torch.bool:
+        raise ValueError(f"{kind}s must be an integer tensor; got {values.dtype}")
+    count = limits.numel()
+    if values.dim() == 0 or values.shape[-1] != count:
+        raise ValueError(
+            f"{kind}s must have {count} entries per frame in the last dimension; "
+            f"got shape {tuple(values.shape)}"
+        )
+    limits = limits.to(values.device)
+    bad = (values < 0) | (values >= limits)
+    if bad.any():
+        index = tuple(bad.nonzero()[0].tolist())
+        raise ValueError(
+            f"{kind} out of range at index {index}: {int(values[index])} is not in "
+            f"[0, {int(limits[index[-1]])}) for {kind} position {index[-1]}"
+        )
