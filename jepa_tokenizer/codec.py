@@ -205,10 +205,11 @@ class JEPACodec(nn.Module):
             raise ValueError(f"tokens are empty: shape {tuple(tokens.shape)}")
         digits = self.packer.unpack(tokens)
         codes = self.quantizer.digits_to_codes(digits)
-        codes = codes.to(next(self.decoder.parameters()).dtype)
+        weight = next(self.decoder.parameters())
+        codes = codes.to(device=weight.device, dtype=weight.dtype)
         counts = None
         if lens is not None:
-            lens = check_relative_lengths(lens, tokens.shape[0]).to(tokens.device)
+            lens = check_relative_lengths(lens, tokens.shape[0]).to(weight.device)
             counts = relative_to_absolute(lens, tokens.shape[1])
         wav = self.decoder(codes, counts)
         if num_samples is not None:
@@ -221,10 +222,31 @@ class JEPACodec(nn.Module):
         return wav
 
     # --------------------------------- SpeechBrain discrete-audio benchmark
-    def sig_to_tokens(self, signal: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """DASB name of ``encode``: ``[B, T]`` -> ``[B, N, K]``."""
+    def _check_codebooks(self, num_codebooks: Optional[int]) -> None:
+        if num_codebooks is not None and num_codebooks != self.tokens_per_frame:
+            raise ValueError(
+                f"this codec has {self.tokens_per_frame} tokens per frame; "
+                f"num_codebooks={num_codebooks} is not available"
+            )
+
+    @torch.no_grad()
+    def sig_to_tokens(
+        self,
+        signal: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        num_codebooks: Optional[int] = None,
+    ) -> torch.Tensor:
+        """DASB name of ``encode`` (no gradients): ``[B, T]`` -> ``[B, N, K]``."""
+        self._check_codebooks(num_codebooks)
         return self.encode(signal, lengths)
 
-    def tokens_to_sig(self, tokens: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """DASB name of ``decode``: ``[B, N, K]`` -> ``[B, N * hop]``."""
+    @torch.no_grad()
+    def tokens_to_sig(
+        self,
+        tokens: torch.Tensor,
+        lengths: Optional[torch.Tensor] = None,
+        num_codebooks: Optional[int] = None,
+    ) -> torch.Tensor:
+        """DASB name of ``decode`` (no gradients): ``[B, N, K]`` -> ``[B, N * hop]``."""
+        self._check_codebooks(num_codebooks)
         return self.decode(tokens, lengths)

@@ -109,6 +109,7 @@ class DAAMGate(nn.Module):
         x: torch.Tensor,
         lengths: Optional[torch.Tensor] = None,
         return_gate: bool = False,
+        stats_mask: Optional[torch.Tensor] = None,
     ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
         """Gates ``x``.
 
@@ -121,6 +122,10 @@ class DAAMGate(nn.Module):
             lengths in ``(0, 1]`` (floats). ``None``: all frames are real.
         return_gate : bool
             Also return the gate ``G`` of shape ``[B, num_heads, T]``.
+        stats_mask : torch.Tensor, optional
+            ``[B, T]`` bool, False on frames to leave out of the statistics
+            (e.g. frames hidden from the JEPA context path) on top of the
+            padding.
 
         Returns
         -------
@@ -135,6 +140,8 @@ class DAAMGate(nn.Module):
         else:
             counts = lengths
         mask = steps_mask(counts.to(x.device), time)  # [B, 1, T]
+        if stats_mask is not None:
+            mask = mask * stats_mask.to(mask.device, mask.dtype).unsqueeze(1)
         with torch.autocast(device_type=x.device.type, enabled=False):
             xf = x.float()
             attn = F.conv1d(
@@ -143,7 +150,7 @@ class DAAMGate(nn.Module):
                 self.proj.bias.float(),
                 groups=self.num_heads,
             )  # [B, H, T]
-            n = mask.sum(dim=-1, keepdim=True)
+            n = mask.sum(dim=-1, keepdim=True).clamp(min=1)
             mu = (attn * mask).sum(dim=-1, keepdim=True) / n
             var = (((attn - mu) ** 2) * mask).sum(dim=-1, keepdim=True) / n
             std = var.clamp(min=self.var_floor).sqrt()  # [B, H, 1]

@@ -17,6 +17,7 @@ from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
 from jepa_tokenizer.activations import SnakeBeta
 from jepa_tokenizer.encoder import same_padding
+from jepa_tokenizer.validation import steps_mask
 
 __all__ = ["MRFBlock", "HiFiGANDecoder"]
 
@@ -47,9 +48,15 @@ class MRFResBlock(nn.Module):
             for _ in dilations
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         for a1, c1, a2, c2 in zip(self.acts1, self.convs1, self.acts2, self.convs2):
-            x = x + c2(a2(c1(a1(x))))
+            h = c1(a1(x))
+            if mask is not None:
+                h = h * mask
+            h = c2(a2(h))
+            if mask is not None:
+                h = h * mask
+            x = x + h
         return x
 
 
@@ -86,9 +93,9 @@ class MRFBlock(nn.Module):
             MRFResBlock(channels, k, dilations, weight_norm) for k in kernel_sizes
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, C, T]`` -> ``[B, C, T]``."""
-        return sum(stack(x) for stack in self.stacks) / len(self.stacks)
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``[B, C, T]`` -> ``[B, C, T]``; ``mask`` (``[B, 1, T]``) zeroes padding."""
+        return sum(stack(x, mask) for stack in self.stacks) / len(self.stacks)
 
 
 class HiFiGANDecoder(nn.Module):
@@ -145,6 +152,8 @@ class HiFiGANDecoder(nn.Module):
                 f"HiFiGANDecoder: channels needs len(upsample_rates) + 1 = "
                 f"{len(upsample_rates) + 1} entries; got {len(channels)}"
             )
+        if min(upsample_rates) < 2:
+            raise ValueError(f"HiFiGANDecoder: upsample rates must be >= 2; got {list(upsample_rates)}")
         self.upsample_rates = list(upsample_rates)
         self.hop_length = math.prod(upsample_rates)
         self.conv_in = _norm(
@@ -180,15 +189,29 @@ class HiFiGANDecoder(nn.Module):
         )
 
     def forward(self, latents: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Decodes ``[B, N, D]`` latents; frames past ``counts`` give silence."""
+        """Decodes ``[B, N, D]`` latents.
+
+        With ``counts`` (real frames per item), frames past them are zeroed
+        before every convolution and give silence, so an item decodes the
+        same alone or inside a padded batch.
+        """
         if latents.dim() != 3:
             raise ValueError(f"latents must have shape [batch, frames, dim]; got {tuple(latents.shape)}")
-        x = self.conv_in(latents.transpose(1, 2))
-        for act, up, mrf in zip(self.acts, self.ups, self.mrfs):
-            x = mrf(up(act(x)))
-        wav = torch.tanh(self.conv_out(self.act_out(x))).squeeze(1)
+        x = latents.transpose(1, 2)
+        x = self.conv_in(x)
+        steps = None
         if counts is not None:
-            samples = counts.to(wav.device) * self.hop_length
-            keep = torch.arange(wav.shape[-1], device=wav.device).unsqueeze(0) < samples.unsqueeze(1)
-            wav = wav * keep.to(wav.dtype)
+            steps = counts.to(x.device)
+            x = x * steps_mask(steps, x.shape[-1]).to(x.dtype)
+        for act, up, mrf, rate in zip(self.acts, self.ups, self.mrfs, self.upsample_rates):
+            x = up(act(x))
+            mask = None
+            if steps is not None:
+                steps = steps * rate
+                mask = steps_mask(steps, x.shape[-1]).to(x.dtype)
+                x = x * mask
+            x = mrf(x, mask)
+        wav = torch.tanh(self.conv_out(self.act_out(x))).squeeze(1)
+        if steps is not None:
+            wav = wav * steps_mask(steps, wav.shape[-1]).squeeze(1).to(wav.dtype)
         return wav

@@ -145,12 +145,15 @@ class EncoderBlock(nn.Module):
         x: torch.Tensor,
         counts: Optional[torch.Tensor] = None,
         return_gate: bool = False,
+        stats_mask: Optional[torch.Tensor] = None,
     ):
         """Downsamples ``x`` (``[B, C_in, T]``, ``T`` divisible by ``stride``).
 
         ``counts`` are the real input steps per item (multiples of
         ``stride``); steps beyond them are zeroed after every convolution so a
-        padded batch gives each item what it would get alone.
+        padded batch gives each item what it would get alone. ``stats_mask``
+        (``[B, T / stride]`` bool) leaves output steps out of the gate's
+        statistics.
         """
         left = self.stride // 2
         x = self.down(F.pad(x, (left, self.stride - left)))
@@ -165,9 +168,9 @@ class EncoderBlock(nn.Module):
         gate = None
         if self.gate is not None:
             if return_gate:
-                x, gate = self.gate(x, counts, return_gate=True)
+                x, gate = self.gate(x, counts, return_gate=True, stats_mask=stats_mask)
             else:
-                x = self.gate(x, counts)
+                x = self.gate(x, counts, stats_mask=stats_mask)
         if return_gate:
             return x, gate
         return x
@@ -311,6 +314,25 @@ class JEPAEncoder(nn.Module):
         """Latent frames per second."""
         return self.sample_rate / self.hop_length
 
+    @property
+    def receptive_field(self) -> int:
+        """Receptive field of the conv stem in samples.
+
+        ``1 + sum((kernel - 1) * dilation * jump)`` over the convolutions,
+        where ``jump`` is the stride product before each one: how far audio
+        reaches through the convolutions (e.g. the context a chunked encoder
+        needs).
+        """
+        field = 1 + (self.stem.kernel_size[0] - 1)
+        jump = 1
+        for block in self.blocks:
+            field += (block.down.kernel_size[0] - 1) * jump
+            jump *= block.stride
+            for unit in block.units:
+                for conv in (unit.conv1, unit.conv2):
+                    field += (conv.kernel_size[0] - 1) * conv.dilation[0] * jump
+        return field
+
     def num_frames(self, num_samples: int) -> int:
         """Frames produced for ``num_samples`` samples: ``ceil(T / hop)``."""
         return -(-num_samples // self.hop_length)
@@ -320,12 +342,17 @@ class JEPAEncoder(nn.Module):
         wav: torch.Tensor,
         lengths: Optional[torch.Tensor] = None,
         return_gates: bool = False,
+        hidden: Optional[torch.Tensor] = None,
     ):
         """Conv stem and bottleneck: ``[B, T]`` -> ``[B, D, N]`` plus counts.
 
-        Returns ``(features, counts, gates)``; ``counts`` are real frames.
+        ``hidden`` (``[B, N]`` bool) marks frames whose audio is zeroed
+        before the stem and left out of every DAAM gate's statistics, so
+        nothing of their content reaches the output. Returns
+        ``(features, counts, gates)``; ``counts`` are real frames.
         """
         check_waveform(wav)
+        wav = wav.to(self.stem.weight.dtype)
         batch, time = wav.shape
         lengths = check_relative_lengths(lengths, batch).to(wav.device)
         frames = self.num_frames(time)
@@ -336,15 +363,23 @@ class JEPAEncoder(nn.Module):
         # Each item's signal is its samples plus zeros up to a whole frame, as
         # it would be alone; the rest of the batch padding is masked out.
         x = x * steps_mask(samples, padded).to(x.dtype)
+        if hidden is not None:
+            hidden = hidden.to(x.device, torch.bool)
+            x = x * (~hidden).repeat_interleave(self.hop_length, dim=1).unsqueeze(1).to(x.dtype)
         steps = counts * self.hop_length
         x = self.stem(x) * steps_mask(steps, padded).to(x.dtype)
         gates = []
+        size = padded
         for block in self.blocks:
+            size //= block.stride
+            visible = None
+            if hidden is not None:
+                visible = ~hidden.repeat_interleave(size // frames, dim=1)
             if return_gates:
-                x, gate = block(x, steps, return_gate=True)
+                x, gate = block(x, steps, return_gate=True, stats_mask=visible)
                 gates.append(gate)
             else:
-                x = block(x, steps)
+                x = block(x, steps, stats_mask=visible)
             steps = torch.div(steps, block.stride, rounding_mode="floor")
         x = self.bottleneck(x) * steps_mask(counts, frames).to(x.dtype)
         return x, counts, (gates if return_gates else None)
@@ -365,9 +400,11 @@ class JEPAEncoder(nn.Module):
         lengths : torch.Tensor, optional
             ``[B]`` relative lengths in ``(0, 1]``.
         frame_mask : torch.Tensor, optional
-            ``[B, N]`` bool, True on frames to hide from the Conformer: they
-            are replaced by a learned mask embedding before attention (the
-            JEPA context path).
+            ``[B, N]`` bool, True on frames to hide (the JEPA context path):
+            their audio is zeroed before the stem, they are left out of the
+            DAAM statistics, and a learned mask embedding replaces them
+            before the Conformer, so the output does not depend on what was
+            under them.
         return_gates : bool
             Also return every block's DAAM gate (for plots).
 
@@ -375,14 +412,16 @@ class JEPAEncoder(nn.Module):
         -------
         EncoderOutput
         """
-        x, counts, gates = self.stem_forward(wav, lengths, return_gates)
-        x = x.transpose(1, 2)  # [B, N, D]
         if frame_mask is not None:
-            if frame_mask.shape != x.shape[:2]:
+            expected = (wav.shape[0], self.num_frames(wav.shape[-1]))
+            if tuple(frame_mask.shape) != expected:
                 raise ValueError(
-                    f"frame_mask must have shape {tuple(x.shape[:2])} "
+                    f"frame_mask must have shape {expected} "
                     f"[batch, frames]; got {tuple(frame_mask.shape)}"
                 )
+        x, counts, gates = self.stem_forward(wav, lengths, return_gates, frame_mask)
+        x = x.transpose(1, 2)  # [B, N, D]
+        if frame_mask is not None:
             hide = frame_mask.to(x.device, torch.bool).unsqueeze(-1)
             x = torch.where(hide, self.mask_embedding.to(x.dtype), x)
         x = self.conformer(x, counts)

@@ -45,7 +45,8 @@ class FSQ(nn.Module):
     grid : str
         ``"symmetric"`` or ``"standard"``.
     eps : float
-        Shrinks the standard bound so rounding never reaches ``L``.
+        Widens the standard bound slightly so the outermost levels are
+        reached (and ``L = 2`` stays finite).
 
     Example
     -------
@@ -96,7 +97,7 @@ class FSQ(nn.Module):
         levels = self.levels.to(z.device, torch.float32)
         if self.grid == "symmetric":
             return torch.tanh(z)
-        half = (levels - 1) * (1 - self.eps) / 2
+        half = (levels - 1) * (1 + self.eps) / 2
         offset = torch.where(levels % 2 == 0, 0.5, 0.0)
         shift = torch.atanh(offset / half)
         return torch.tanh(z + shift) * half - offset
@@ -143,5 +144,7 @@ class FSQ(nn.Module):
             bounded = self._bound(z.float())
             digits = self._bounded_to_digits(bounded)
             snapped = self.digits_to_codes(digits)
+            if self.grid == "standard":  # codes live on the normalised scale
+                bounded = bounded / (self.levels.to(z.device) // 2).float()
             codes = bounded + (snapped - bounded).detach()
         return FSQOutput(codes.to(z.dtype), digits)

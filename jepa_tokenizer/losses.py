@@ -43,6 +43,8 @@ class MultiResolutionSTFTLoss(nn.Module):
         Hop = FFT size // hop_divisor.
     mag_floor : float
         Floor of the magnitude before the log.
+    reduction : str
+        ``"mean"`` or ``"sum"`` over resolutions.
 
     Example
     -------
@@ -59,8 +61,12 @@ class MultiResolutionSTFTLoss(nn.Module):
         fft_sizes: Sequence[int] = (2048, 1024, 512, 256, 128),
         hop_divisor: int = 4,
         mag_floor: float = 1e-5,
+        reduction: str = "mean",
     ):
         super().__init__()
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
+        self.reduction = reduction
         self.fft_sizes = list(fft_sizes)
         self.hop_divisor = hop_divisor
         self.mag_floor = mag_floor
@@ -69,7 +75,12 @@ class MultiResolutionSTFTLoss(nn.Module):
         """``|STFT|`` of a ``[B, T]`` float32 waveform."""
         window = torch.hann_window(n_fft, device=wav.device, dtype=wav.dtype)
         spec = torch.stft(
-            wav, n_fft, hop_length=n_fft // self.hop_divisor, window=window, return_complex=True
+            wav,
+            n_fft,
+            hop_length=n_fft // self.hop_divisor,
+            window=window,
+            pad_mode="constant",  # clips shorter than n_fft / 2 stay valid
+            return_complex=True,
         )
         return spec.abs().clamp(min=self.mag_floor)
 
@@ -82,7 +93,7 @@ class MultiResolutionSTFTLoss(nn.Module):
             for n_fft in self.fft_sizes:
                 m_hat, m = self.magnitude(y_hat, n_fft), self.magnitude(y, n_fft)
                 total = total + F.l1_loss(m_hat, m) + F.l1_loss(m_hat.log(), m.log())
-        return total / len(self.fft_sizes)
+        return total / len(self.fft_sizes) if self.reduction == "mean" else total
 
 
 class CodecGeneratorLoss(nn.Module):

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from jepa_tokenizer.conformer import ConformerStack
+from jepa_tokenizer.validation import steps_mask
 
 __all__ = ["JEPAPredictor"]
 
@@ -116,8 +117,17 @@ class JEPAPredictor(nn.Module):
             )
         hide = mask.to(context.device, torch.bool).unsqueeze(-1)
         x = torch.where(hide, self.mask_token.to(context.dtype), context)
-        x = self.act(self.conv_in(x.transpose(1, 2))).transpose(1, 2)
-        x = self.stage1(x, counts)
-        x = self.act(self.conv_mid(x.transpose(1, 2))).transpose(1, 2)
-        x = self.stage2(x, counts)
-        return self.conv_out(x.transpose(1, 2)).transpose(1, 2)
+        valid = None
+        if counts is not None:
+            valid = steps_mask(counts.to(x.device), x.shape[1]).transpose(1, 2).to(x.dtype)
+            x = x * valid  # padding stays zero before every conv
+
+        def masked(h: torch.Tensor) -> torch.Tensor:
+            return h if valid is None else h * valid
+
+        def conv(layer: nn.Conv1d, h: torch.Tensor) -> torch.Tensor:
+            return masked(layer(h.transpose(1, 2)).transpose(1, 2))
+
+        x = masked(self.stage1(self.act(conv(self.conv_in, x)), counts))
+        x = masked(self.stage2(self.act(conv(self.conv_mid, x)), counts))
+        return conv(self.conv_out, x)

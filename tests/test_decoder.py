@@ -25,9 +25,23 @@ def test_counts_silence_the_padding():
     assert (wav[1, 10:] == 0).all() and wav[1, :10].abs().sum() > 0
 
 
+def test_an_item_decodes_the_same_alone_and_in_a_padded_batch():
+    torch.manual_seed(0)
+    dec = HiFiGANDecoder(code_dim=4, channels=[8, 4, 4], upsample_rates=[5, 3],
+                         resblock_kernel_sizes=[3, 7], resblock_dilations=[1, 3]).eval()
+    latents = torch.randn(1, 3, 4)
+    batch = torch.cat([torch.cat([latents, 5 * torch.randn(1, 4, 4)], dim=1), torch.randn(1, 7, 4)])
+    out = dec(batch, counts=torch.tensor([3, 7]))
+    alone = dec(latents)
+    assert torch.allclose(out[:1, :45], alone, atol=1e-6)
+    assert (out[0, 45:] == 0).all()
+
+
 def test_errors():
     with pytest.raises(ValueError, match="channels"):
         HiFiGANDecoder(code_dim=4, channels=[8], upsample_rates=[5])
+    with pytest.raises(ValueError, match=">= 2"):
+        HiFiGANDecoder(code_dim=4, channels=[8, 4], upsample_rates=[1])
     dec = HiFiGANDecoder(code_dim=4, channels=[8, 4], upsample_rates=[5])
     with pytest.raises(ValueError, match="batch, frames, dim"):
         dec(torch.randn(4, 4))

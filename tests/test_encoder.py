@@ -106,3 +106,48 @@ def test_predictor_uses_mask_token_and_keeps_shape():
     assert torch.allclose(pred(other, mask), out, atol=1e-6)
     out.sum().backward()
     assert pred.mask_token.grad.abs().sum() > 0
+
+
+def test_hidden_frames_do_not_leak_into_the_output():
+    enc = small_encoder()
+    wav = torch.randn(2, 200)
+    mask = torch.zeros(2, 10, dtype=torch.bool)
+    mask[0, 3:5] = True
+    mask[1, 6:9] = True
+    other = wav.clone()
+    other[0, 60:100] = 5 * torch.randn(40)  # audio under frames 3-4
+    other[1, 120:180] = 5 * torch.randn(60)  # audio under frames 6-8
+    a = enc(wav, frame_mask=mask, return_gates=True)
+    b = enc(other, frame_mask=mask, return_gates=True)
+    assert torch.allclose(a.latents, b.latents, atol=1e-6)
+    for gate_a, gate_b in zip(a.gates, b.gates):
+        assert torch.allclose(gate_a, gate_b, atol=1e-6)
+    # without the mask the same change does reach the visible frames
+    assert not torch.allclose(enc(wav).latents[0, :3], enc(other).latents[0, :3], atol=1e-3)
+
+
+def test_receptive_field_counts_every_convolution():
+    enc = small_encoder(res_dilations=[1, 3])
+    # stem 7 -> 6; block 1 (stride 4, jump 1): 7 + (6*1 + 6 + 6*3 + 6) * 4;
+    # block 2 (stride 5, jump 4): 9 * 4 + (6 + 6 + 18 + 6) * 20
+    assert enc.receptive_field == 1 + 6 + 7 + 36 * 4 + 9 * 4 + 36 * 20
+
+
+def test_other_float_dtypes_are_converted():
+    enc = small_encoder()
+    wav = torch.randn(2, 100)
+    reference = enc(wav).latents
+    assert torch.allclose(enc(wav.double()).latents, reference, atol=1e-5)
+    assert torch.allclose(enc(wav.half()).latents, enc(wav.half().float()).latents, atol=1e-5)
+
+
+def test_predictor_is_padding_safe_with_wide_convs():
+    torch.manual_seed(0)
+    pred = JEPAPredictor(code_dim=8, hidden_dim=16, nhead=2, conv_kernel_size=3).eval()
+    ctx = torch.randn(1, 5, 8)
+    mask = torch.zeros(1, 5, dtype=torch.bool)
+    mask[0, 1] = True
+    padded = torch.cat([ctx, 9 * torch.randn(1, 3, 8)], dim=1)
+    padded_mask = torch.cat([mask, torch.zeros(1, 3, dtype=torch.bool)], dim=1)
+    out = pred(padded, padded_mask, torch.tensor([5]))
+    assert torch.allclose(out[:, :5], pred(ctx, mask), atol=1e-5)

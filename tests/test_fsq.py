@@ -46,17 +46,35 @@ def test_straight_through_gradient():
     assert (z.grad != 0).all()
 
 
-def test_float32_island_under_autocast():
-    fsq = FSQ(levels=4, dim=16)
-    z = torch.randn(4, 16) * 2
-    reference = fsq(z).digits
+def test_float32_island_for_half_precision_input():
+    """Quantization runs in float32: half inputs give the float32 digits of
+    their (rounded) values, which a computation in half precision would not."""
+    torch.manual_seed(0)
+    fsq = FSQ(levels=8, dim=1)
+    # values near the cell boundaries atanh(2 i / 8 - 1), where rounding matters
+    edges = torch.atanh(torch.tensor([-0.75, -0.5, -0.25, 0.25, 0.5, 0.75]))
+    z = (edges.repeat(2000) + 0.01 * torch.randn(12000)).half().unsqueeze(-1)
+    out = fsq(z)
+    assert out.codes.dtype == torch.float16 and out.digits.dtype == torch.int64
+    assert torch.equal(out.digits, fsq(z.float()).digits)
+    in_half = torch.floor((torch.tanh(z) + 1) / 2 * 8).long().clamp(0, 7)
+    assert not torch.equal(in_half, out.digits)  # the check above can fail
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = fsq(z.bfloat16())
-    # bf16 input rounds z, but quantization itself ran in float32
-    assert out.codes.dtype == torch.bfloat16
-    assert out.digits.dtype == torch.int64
-    assert torch.equal(out.digits, fsq(z.bfloat16().float()).digits)
-    assert (out.digits == reference).float().mean() > 0.9
+        assert torch.equal(fsq(z.float()).digits, out.digits)
+
+
+def test_standard_grid_two_levels_and_gradient_scale():
+    fsq = FSQ(levels=[2, 5], grid="standard")
+    z = torch.linspace(-4, 4, 101).unsqueeze(-1).repeat(1, 2).requires_grad_()
+    out = fsq(z)
+    assert torch.isfinite(out.codes).all()
+    assert set(out.digits[:, 0].tolist()) == {0, 1}
+    assert set(out.digits[:, 1].tolist()) == {0, 1, 2, 3, 4}
+    out.codes[:, 1].sum().backward()
+    # codes are normalised by L // 2 = 2, and so is their gradient
+    half = 4 * (1 + fsq.eps) / 2
+    expected = (1 - torch.tanh(z.detach()[:, 1]) ** 2) * half / 2
+    assert torch.allclose(z.grad[:, 1], expected, atol=1e-5)
 
 
 def test_errors():

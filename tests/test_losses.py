@@ -31,3 +31,10 @@ def test_generator_loss_weights_and_adversarial_terms():
     assert torch.allclose(full["G_adv"], torch.tensor(2.0))  # (1 - 0)^2 per discriminator
     assert torch.allclose(full["G_fm"], torch.tensor(1.0))
     assert torch.allclose(full["G_loss"], base["G_loss"] + 0.1 * (2.0 + 2.0 * 1.0))
+
+
+def test_stft_loss_on_clips_shorter_than_the_window_and_reductions():
+    y = torch.randn(2, 800)
+    mean = MultiResolutionSTFTLoss(fft_sizes=[2048, 128])(y + 0.1, y)
+    total = MultiResolutionSTFTLoss(fft_sizes=[2048, 128], reduction="sum")(y + 0.1, y)
+    assert torch.isfinite(mean) and torch.allclose(total, 2 * mean)
