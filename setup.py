@@ -17,6 +17,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["jepa_tokenizer", "jepa_tokenizer.*"]),
+    # the embedded corpus (16 kHz FLAC, LibriSpeech layout) ships with the package
+    package_data={"jepa_tokenizer": ["data/embedded_corpus/*.md", "data/embedded_corpus/*/*/*/*"]},
     python_requires=">=3.10",
     install_requires=[
         "torch==2.11.*",

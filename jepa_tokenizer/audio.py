@@ -18,6 +18,7 @@ from speechbrain.dataio import audio_io
 __all__ = ["LoadedAudio", "load_audio", "save_audio", "speak", "SPEECH_ENGINES"]
 
 SPEECH_ENGINES = ("espeak-ng", "flite")
+ESPEAK_DEFAULT_WPM = 175  # espeak-ng's own default rate, words per minute
 
 
 class LoadedAudio(NamedTuple):
@@ -82,6 +83,7 @@ def speak(
     path: Union[str, Path],
     engine: str = "espeak-ng",
     voice: Optional[str] = None,
+    speed: float = 1.0,
 ) -> Path:
     """Speaks ``text`` into a wav file with Debian's espeak-ng or flite.
 
@@ -96,6 +98,8 @@ def speak(
     voice : str, optional
         An espeak-ng voice (``en-us``, ``en+f3``...) or a flite voice
         (``slt``, ``awb``, ``rms``, ``kal``...).
+    speed : float
+        Speaking rate relative to the engine's default.
 
     Returns
     -------
@@ -112,9 +116,13 @@ def speak(
         )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if speed <= 0:
+        raise ValueError(f"speak: speed must be positive; got {speed}")
     if engine == "espeak-ng":
-        cmd = ["espeak-ng", "-w", str(path)] + (["-v", voice] if voice else []) + [text]
+        cmd = ["espeak-ng", "-w", str(path), "-s", str(round(ESPEAK_DEFAULT_WPM * speed))]
+        cmd += (["-v", voice] if voice else []) + [text]
     else:
-        cmd = ["flite", "-t", text, "-o", str(path)] + (["-voice", voice] if voice else [])
+        cmd = ["flite", "-t", text, "-o", str(path), "--setf", f"duration_stretch={1 / speed:.4f}"]
+        cmd += ["-voice", voice] if voice else []
     subprocess.run(cmd, check=True, capture_output=True)
     return path

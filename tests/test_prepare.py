@@ -1,0 +1,297 @@
+"""LibriSpeech data preparation: manifests, skipping done work, clear errors."""
+
+import csv
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+SCRIPT = Path(__file__).resolve().parents[1] / "recipes" / "LibriSpeech" / "librispeech_prepare.py"
+RATE = 16000
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("librispeech_prepare", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+prep = _load_script()
+
+
+def write_audio(path: Path, seconds: float = 0.2, seed: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise = np.random.default_rng(seed).uniform(-0.1, 0.1, int(seconds * RATE))
+    soundfile.write(path, noise.astype("float32"), RATE)
+    return path
+
+
+def write_chapter(split: Path, spk: str, chapter: str, words: dict, ext: str = ".flac", seconds=0.2):
+    """One chapter folder: audio per utterance plus its trans.txt."""
+    folder = split / spk / chapter
+    for utt, _ in words.items():
+        write_audio(folder / f"{spk}-{chapter}-{utt}{ext}", seconds)
+    lines = [f"{spk}-{chapter}-{utt} {text}" for utt, text in words.items()]
+    (folder / f"{spk}-{chapter}.trans.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A tiny LibriSpeech tree with two splits."""
+    root = tmp_path / "LibriSpeech"
+    dev = root / "dev-clean"
+    write_chapter(dev, "84", "121123", {"0001": "GO DO YOU HEAR", "0000": "HELLO WORLD"})
+    write_chapter(dev, "1272", "128104", {"0000": "MISTER QUILTER"}, ext=".wav", seconds=0.3)
+    write_chapter(root / "test-clean", "61", "70968", {"0000": "HE BEGAN A CONFUSED COMPLAINT"})
+    return root
+
+
+def read_csv(path):
+    with open(path, newline="") as stream:
+        reader = csv.reader(stream)
+        return next(reader), list(reader)
+
+
+def test_manifest_rows_columns_and_durations(corpus, tmp_path):
+    save = tmp_path / "save"
+    manifests = prep.prepare_librispeech(corpus, save, ["dev-clean", "test-clean"])
+    assert manifests == {"dev-clean": str(save / "dev-clean.csv"), "test-clean": str(save / "test-clean.csv")}
+    header, rows = read_csv(manifests["dev-clean"])
+    assert header == ["ID", "duration", "wav", "spk_id", "wrd"]
+    assert [row[0] for row in rows] == ["1272-128104-0000", "84-121123-0000", "84-121123-0001"]
+    by_id = {row[0]: row for row in rows}
+    assert by_id["84-121123-0000"][3:] == ["84", "HELLO WORLD"]
+    assert by_id["84-121123-0001"][4] == "GO DO YOU HEAR"
+    assert by_id["1272-128104-0000"][3] == "1272"
+    assert float(by_id["84-121123-0000"][1]) == pytest.approx(0.2)
+    assert float(by_id["1272-128104-0000"][1]) == pytest.approx(0.3)
+    for row in rows:
+        assert os.path.isabs(row[2]) and Path(row[2]).is_file()
+    assert by_id["1272-128104-0000"][2].endswith(".wav")
+    assert by_id["84-121123-0000"][2] == str(corpus / "dev-clean/84/121123/84-121123-0000.flac")
+    _, test_rows = read_csv(manifests["test-clean"])
+    assert [row[4] for row in test_rows] == ["HE BEGAN A CONFUSED COMPLAINT"]
+    assert not list(save.glob("*.tmp"))
+
+
+def test_manifest_loads_in_speechbrain(corpus, tmp_path):
+    from speechbrain.dataio.dataio import load_data_csv
+
+    manifest = prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean"])["dev-clean"]
+    data = load_data_csv(manifest)
+    assert data["84-121123-0000"]["duration"] == pytest.approx(0.2)
+    assert data["84-121123-0000"]["wrd"] == "HELLO WORLD"
+
+
+def test_rerun_is_skipped_without_reading_audio(corpus, tmp_path, monkeypatch, caplog):
+    save = tmp_path / "save"
+    first = prep.prepare_librispeech(corpus, save, ["dev-clean", "test-clean"])
+    mtimes = {path: os.stat(path).st_mtime_ns for path in first.values()}
+
+    def must_not_read(path):
+        raise AssertionError(f"audio re-read: {path}")
+
+    monkeypatch.setattr(prep, "_audio_duration", must_not_read)
+    caplog.set_level(logging.INFO)
+    again = prep.prepare_librispeech(str(corpus), str(save), ["test-clean", "dev-clean"])
+    assert again == {"test-clean": first["test-clean"], "dev-clean": first["dev-clean"]}
+    assert {path: os.stat(path).st_mtime_ns for path in first.values()} == mtimes
+    assert "skipping" in caplog.text
+
+
+def _counting_reader(monkeypatch):
+    calls = []
+    real = prep._audio_duration
+
+    def reader(path):
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(prep, "_audio_duration", reader)
+    return calls
+
+
+def test_different_options_or_interrupted_run_are_redone(corpus, tmp_path, monkeypatch):
+    save = tmp_path / "save"
+    prep.prepare_librispeech(corpus, save, ["dev-clean"])
+    calls = _counting_reader(monkeypatch)
+
+    prep.prepare_librispeech(corpus, save, ["dev-clean", "test-clean"])  # other splits
+    assert len(calls) == 4 and (save / "test-clean.csv").is_file()
+
+    calls.clear()
+    (save / "test-clean.csv").unlink()  # a manifest went missing
+    prep.prepare_librispeech(corpus, save, ["dev-clean", "test-clean"])
+    assert len(calls) == 4
+
+    calls.clear()
+    (save / prep.LABELLED_OPTIONS_FILE).unlink()  # run interrupted before the options file
+    prep.prepare_librispeech(corpus, save, ["dev-clean", "test-clean"])
+    assert len(calls) == 4
+
+    calls.clear()
+    other = tmp_path / "copy"
+    write_chapter(other / "dev-clean", "7", "1", {"0000": "OTHER DATA"})
+    prep.prepare_librispeech(other, save, ["dev-clean"])  # other data folder
+    assert len(calls) == 1
+    _, rows = read_csv(save / "dev-clean.csv")
+    assert [row[0] for row in rows] == ["7-1-0000"]
+
+
+def test_failed_run_does_not_leave_a_done_marker(corpus, tmp_path, monkeypatch):
+    save = tmp_path / "save"
+    prep.prepare_librispeech(corpus, save, ["dev-clean"])
+    (corpus / "dev-clean/84/121123/84-121123-0000.flac").unlink()
+    with pytest.raises(ValueError):
+        prep.prepare_librispeech(corpus, save, ["dev-clean", "test-clean"])
+    assert not (save / prep.LABELLED_OPTIONS_FILE).exists()
+    calls = _counting_reader(monkeypatch)
+    write_audio(corpus / "dev-clean/84/121123/84-121123-0000.flac")
+    prep.prepare_librispeech(corpus, save, ["dev-clean"])
+    assert len(calls) == 3
+
+
+def test_skip_prep_returns_paths_without_work(tmp_path):
+    save = tmp_path / "save"
+    assert prep.prepare_librispeech(tmp_path / "missing", save, ["dev-clean"], skip_prep=True) == {
+        "dev-clean": str(save / "dev-clean.csv")
+    }
+    assert prep.prepare_unlabelled(tmp_path / "missing", save, "ll", skip_prep=True) == str(save / "ll.csv")
+    assert not save.exists()
+
+
+def test_missing_data_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Data folder not found: .*nowhere"):
+        prep.prepare_librispeech(tmp_path / "nowhere", tmp_path / "save", ["dev-clean"])
+
+
+def test_missing_split_folder_lists_available(corpus, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"Split folder not found: .*train-clean-100.*dev-clean, test-clean"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean", "train-clean-100"])
+    assert not (tmp_path / "save" / "dev-clean.csv").exists()
+
+
+def test_split_without_audio(corpus, tmp_path):
+    (corpus / "train-other-500" / "1" / "2").mkdir(parents=True)
+    with pytest.raises(ValueError, match="No audio files .* found under .*train-other-500"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["train-other-500"])
+
+
+def test_bad_split_names(corpus, tmp_path):
+    with pytest.raises(ValueError, match="No split"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", [])
+    with pytest.raises(ValueError, match="Duplicate split"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean", "dev-clean"])
+
+
+def test_malformed_transcript_line(corpus, tmp_path):
+    transcript = corpus / "dev-clean/84/121123/84-121123.trans.txt"
+    transcript.write_text("84-121123-0000 HELLO WORLD\n84-121123-0001\n")
+    with pytest.raises(ValueError, match=r"Malformed transcript line 2 of .*84-121123\.trans\.txt"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean"])
+
+
+def test_chapter_without_transcript(corpus, tmp_path):
+    (corpus / "dev-clean/84/121123/84-121123.trans.txt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"Chapter folder .*84/121123 holds 2 audio file\(s\) but no"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean"])
+
+
+def test_audio_without_transcript_line(corpus, tmp_path):
+    write_audio(corpus / "dev-clean/84/121123/84-121123-0002.flac")
+    with pytest.raises(ValueError, match=r"Audio file .*84-121123-0002\.flac has no transcript line"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean"])
+
+
+def test_transcript_line_without_audio(corpus, tmp_path):
+    (corpus / "dev-clean/84/121123/84-121123-0001.flac").unlink()
+    with pytest.raises(ValueError, match=r"Transcript line '84-121123-0001' of .*84-121123\.trans\.txt has no audio"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean"])
+
+
+def test_corrupt_audio_is_skipped_with_a_warning(corpus, tmp_path, caplog):
+    corrupt = corpus / "dev-clean/84/121123/84-121123-0001.flac"
+    corrupt.write_bytes(b"fLaC not really")
+    empty = corpus / "dev-clean/1272/128104/1272-128104-0000.wav"
+    soundfile.write(empty, np.zeros(0, dtype="float32"), RATE)
+    caplog.set_level(logging.WARNING)
+    manifest = prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean"])["dev-clean"]
+    _, rows = read_csv(manifest)
+    assert [row[0] for row in rows] == ["84-121123-0000"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("unreadable" in m and str(corrupt) in m for m in warnings)
+    assert any("empty" in m and str(empty) in m for m in warnings)
+    assert any("Skipped 2 of 3" in m for m in warnings)
+
+
+def test_split_with_only_corrupt_audio_raises(corpus, tmp_path):
+    (corpus / "test-clean/61/70968/61-70968-0000.flac").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="All 1 audio file.* unreadable"):
+        prep.prepare_librispeech(corpus, tmp_path / "save", ["test-clean"])
+
+
+def test_unlabelled_tree(tmp_path, monkeypatch, caplog):
+    tree = tmp_path / "librilight"
+    write_audio(tree / "100" / "book_a" / "seg_0.flac", 0.2)
+    write_audio(tree / "100" / "book_a" / "seg_1.WAV", 0.25)
+    write_audio(tree / "200" / "seg_0.flac", 0.3)
+    write_audio(tree / "top.wav", 0.1)
+    (tree / "200" / "notes.txt").write_text("not audio")
+    (tree / "200" / "broken.flac").write_bytes(b"garbage")
+    save = tmp_path / "save"
+    caplog.set_level(logging.WARNING)
+    manifest = prep.prepare_unlabelled(tree, save, "small")
+    assert manifest == str(save / "small.csv")
+    header, rows = read_csv(manifest)
+    assert header == ["ID", "duration", "wav", "spk_id"]
+    assert [row[0] for row in rows] == ["100-book_a-seg_0", "100-book_a-seg_1", "200-seg_0", "top"]
+    assert [row[3] for row in rows] == ["100", "100", "200", "unknown"]
+    assert [float(row[1]) for row in rows] == pytest.approx([0.2, 0.25, 0.3, 0.1])
+    assert rows[1][2] == str(tree / "100" / "book_a" / "seg_1.WAV")
+    assert "broken.flac" in caplog.text and "Skipped 1 of 5" in caplog.text
+
+    def must_not_read(path):
+        raise AssertionError(f"audio re-read: {path}")
+
+    monkeypatch.setattr(prep, "_audio_duration", must_not_read)
+    assert prep.prepare_unlabelled(tree, save, "small") == manifest  # skipped
+    with pytest.raises(AssertionError, match="re-read"):  # other extensions: redone
+        prep.prepare_unlabelled(tree, save, "small", extensions=["flac"])
+
+
+def test_unlabelled_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Data folder not found"):
+        prep.prepare_unlabelled(tmp_path / "nowhere", tmp_path / "save", "x")
+    tree = tmp_path / "tree"
+    write_audio(tree / "a" / "x.flac")
+    with pytest.raises(ValueError, match=r"No audio files with extension \.ogg"):
+        prep.prepare_unlabelled(tree, tmp_path / "save", "x", extensions=["ogg"])
+    write_audio(tree / "a" / "x.wav")
+    with pytest.raises(ValueError, match="same ID 'a-x'"):
+        prep.prepare_unlabelled(tree, tmp_path / "save", "x")
+    with pytest.raises(ValueError, match="Invalid manifest name"):
+        prep.prepare_unlabelled(tree, tmp_path / "save", "a/b")
+    (tree / "a" / "x.wav").write_bytes(b"garbage")
+    (tree / "a" / "x.flac").unlink()
+    with pytest.raises(ValueError, match="All 1 audio file.* unreadable"):
+        prep.prepare_unlabelled(tree, tmp_path / "save", "x")
+
+
+def test_command_line(corpus, tmp_path, capsys):
+    save = tmp_path / "save"
+    assert prep.main([str(corpus), str(save), "--splits", "dev-clean", "test-clean"]) == 0
+    assert (save / "dev-clean.csv").is_file() and (save / "test-clean.csv").is_file()
+    assert prep.main([str(corpus / "dev-clean"), str(save), "--unlabelled", "dev_audio"]) == 0
+    _, rows = read_csv(save / "dev_audio.csv")
+    assert [row[3] for row in rows] == ["1272", "84", "84"]
+    assert "dev_audio.csv" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        prep.main([str(corpus), str(save)])  # neither --splits nor --unlabelled
