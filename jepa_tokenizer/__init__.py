@@ -15,6 +15,7 @@ from jepa_tokenizer.discriminators import (
 )
 from jepa_tokenizer.encoder import EncoderBlock, EncoderOutput, JEPAEncoder, ResidualUnit
 from jepa_tokenizer.fsq import FSQ, FSQOutput
+from jepa_tokenizer.jepa import BlockMasker, EMAUpdater, MaskedPredictionLoss
 from jepa_tokenizer.losses import (
     CodecGeneratorLoss,
     DiscriminatorLoss,
@@ -34,6 +35,9 @@ __all__ = [
     "EncoderOutput",
     "JEPAEncoder",
     "JEPAPredictor",
+    "BlockMasker",
+    "EMAUpdater",
+    "MaskedPredictionLoss",
     "ConformerStack",
     "FSQ",
     "FSQOutput",

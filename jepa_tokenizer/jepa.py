@@ -1,0 +1,216 @@
+"""JEPA training pieces: block masking over latent frames, the EMA target
+update with a momentum schedule, and the masked latent-prediction loss.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["BlockMasker", "EMAUpdater", "MaskedPredictionLoss"]
+
+
+class BlockMasker:
+    """Random contiguous spans of latent frames, until a ratio is reached.
+
+    For an item with ``T`` real frames: ``target = round(ratio * T)``
+    (kept in ``[1, T - 1]``); spans of length uniform in
+    ``[min_span, max(max_span, floor(T * max_span_fraction))]`` (at most
+    ``T``) start uniformly at random and are added until at least ``target``
+    frames are masked. Padded frames are never masked.
+
+    Arguments
+    ---------
+    mask_ratio : float
+        Fraction of real frames to mask.
+    min_span : int
+        Shortest span.
+    max_span : int
+        Longest span for short items.
+    max_span_fraction : float
+        Longest span as a fraction of ``T`` for long items.
+
+    Example
+    -------
+    >>> masker = BlockMasker(mask_ratio=0.5, min_span=2, max_span=4)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> mask = masker(torch.tensor([20, 12]), 20, generator=gen)
+    >>> mask.shape, bool(mask[1, 12:].any())
+    (torch.Size([2, 20]), False)
+    >>> (mask.sum(dim=1) >= torch.tensor([10, 6])).tolist()
+    [True, True]
+    """
+
+    def __init__(
+        self,
+        mask_ratio: float = 0.5,
+        min_span: int = 2,
+        max_span: int = 4,
+        max_span_fraction: float = 0.25,
+    ):
+        if not 0 < mask_ratio < 1:
+            raise ValueError(f"mask_ratio must be in (0, 1); got {mask_ratio}")
+        if min_span < 1 or max_span < min_span:
+            raise ValueError(f"need 1 <= min_span <= max_span; got {min_span}, {max_span}")
+        self.mask_ratio = mask_ratio
+        self.min_span = min_span
+        self.max_span = max_span
+        self.max_span_fraction = max_span_fraction
+
+    def span_bounds(self, frames: int):
+        """``(shortest, longest)`` span for an item of ``frames`` real frames.
+
+        A span never covers every frame (``longest <= frames - 1``).
+        """
+        longest = max(self.max_span, int(frames * self.max_span_fraction))
+        longest = min(longest, frames - 1)
+        return min(self.min_span, longest), longest
+
+    def sample_spans(self, frames: int, generator: Optional[torch.Generator] = None):
+        """``(start, length)`` spans for one item; their union is the mask.
+
+        Spans are drawn until at least ``target`` frames are covered; a span
+        that would leave no frame visible is drawn again.
+        """
+        if frames < 2:
+            return []  # nothing can be both masked and predicted from context
+        target = min(max(round(self.mask_ratio * frames), 1), frames - 1)
+        low, high = self.span_bounds(frames)
+        covered = torch.zeros(frames, dtype=torch.bool)
+        spans = []
+        while int(covered.sum()) < target:
+            length = int(torch.randint(low, high + 1, (1,), generator=generator))
+            start = int(torch.randint(0, frames - length + 1, (1,), generator=generator))
+            trial = covered.clone()
+            trial[start : start + length] = True
+            if bool(trial.all()):
+                continue
+            covered = trial
+            spans.append((start, length))
+        return spans
+
+    def __call__(
+        self,
+        counts: torch.Tensor,
+        num_frames: int,
+        generator: Optional[torch.Generator] = None,
+    ) -> torch.Tensor:
+        """``[B, num_frames]`` bool mask (True = masked) for ``counts`` real frames."""
+        mask = torch.zeros(len(counts), num_frames, dtype=torch.bool)
+        for row, frames in enumerate(counts.tolist()):
+            for start, length in self.sample_spans(int(frames), generator):
+                mask[row, start : start + length] = True
+        return mask.to(counts.device)
+
+
+class EMAUpdater:
+    """Exponential moving average of an online model into a frozen target.
+
+    ``target = m * target + (1 - m) * online`` for every parameter (buffers
+    are copied), with the momentum ``m`` going from ``start`` to ``end``
+    linearly over ``total_steps`` optimizer steps (constant when
+    ``start == end``, as in the reference script; I-JEPA ramps to 1).
+
+    Arguments
+    ---------
+    start : float
+        Momentum at step 0.
+    end : float
+        Momentum from ``total_steps`` on.
+    total_steps : int
+        Length of the ramp in optimizer steps.
+
+    Example
+    -------
+    >>> online, target = nn.Linear(2, 1), nn.Linear(2, 1)
+    >>> ema = EMAUpdater(start=0.9, end=0.9)
+    >>> ema.init_target(target, online)
+    >>> with torch.no_grad():
+    ...     _ = online.weight.add_(1.0)
+    >>> ema.update(target, online, step=0)
+    0.9
+    >>> bool(torch.allclose(target.weight, online.weight - 0.9))
+    True
+    """
+
+    def __init__(self, start: float = 0.996, end: float = 0.996, total_steps: int = 1):
+        if not (0 <= start <= 1 and 0 <= end <= 1):
+            raise ValueError(f"momenta must be in [0, 1]; got {start}, {end}")
+        self.start = start
+        self.end = end
+        self.total_steps = max(int(total_steps), 1)
+
+    def momentum(self, step: int) -> float:
+        """Momentum used for the update after optimizer step ``step``."""
+        progress = min(max(step, 0) / self.total_steps, 1.0)
+        return self.start + (self.end - self.start) * progress
+
+    @staticmethod
+    def init_target(target: nn.Module, online: nn.Module) -> None:
+        """Copies ``online`` into ``target`` and freezes the target."""
+        target.load_state_dict(online.state_dict())
+        target.requires_grad_(False)
+        target.eval()
+
+    @torch.no_grad()
+    def update(self, target: nn.Module, online: nn.Module, step: int) -> float:
+        """One EMA update; returns the momentum used."""
+        m = self.momentum(step)
+        t_params = [p for p in target.parameters()]
+        o_params = [p.detach() for p in online.parameters()]
+        if len(t_params) != len(o_params):
+            raise ValueError("target and online models differ in structure")
+        torch._foreach_mul_(t_params, m)
+        torch._foreach_add_(t_params, o_params, alpha=1 - m)
+        for t_buf, o_buf in zip(target.buffers(), online.buffers()):
+            t_buf.copy_(o_buf)
+        return m
+
+
+class MaskedPredictionLoss(nn.Module):
+    """Distance between predictions and targets on masked, real frames only.
+
+    Arguments
+    ---------
+    kind : str
+        ``"mse"`` (reference) or ``"smooth_l1"``.
+    normalize_targets : bool
+        Layer-normalise the targets over the feature dimension first.
+    beta : float
+        Transition point of the smooth L1 loss.
+
+    Example
+    -------
+    >>> loss = MaskedPredictionLoss()
+    >>> pred, target = torch.zeros(1, 3, 2), torch.ones(1, 3, 2)
+    >>> target[0, 0] = 5.0
+    >>> float(loss(pred, target, torch.tensor([[False, True, True]])))
+    1.0
+    """
+
+    def __init__(self, kind: str = "mse", normalize_targets: bool = False, beta: float = 1.0):
+        super().__init__()
+        if kind not in ("mse", "smooth_l1"):
+            raise ValueError(f"kind must be 'mse' or 'smooth_l1'; got {kind!r}")
+        self.kind = kind
+        self.normalize_targets = normalize_targets
+        self.beta = beta
+
+    def forward(self, predictions: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``[B, N, D]`` predictions and targets, ``[B, N]`` bool mask of frames to score."""
+        predictions, targets = predictions.float(), targets.float().detach()
+        if self.normalize_targets:
+            targets = F.layer_norm(targets, targets.shape[-1:])
+        if self.kind == "mse":
+            per_item = F.mse_loss(predictions, targets, reduction="none")
+        else:
+            per_item = F.smooth_l1_loss(predictions, targets, reduction="none", beta=self.beta)
+        weights = mask.to(per_item.dtype).unsqueeze(-1)
+        count = weights.sum() * per_item.shape[-1]
+        if count == 0:
+            return per_item.sum() * 0.0
+        return (per_item * weights).sum() / count

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Stage 1 of the JEPA tokenizer: self-supervised JEPA pretraining.
+
+The context encoder sees the audio with masked latent frames hidden (their
+samples zeroed, left out of the DAAM statistics, replaced by a learned
+embedding before the Conformer); the predictor fills in the masked frames;
+the loss compares its output with an EMA target encoder that sees all the
+audio, on masked frames only. The EMA target is updated after every
+optimizer step and checkpointed with everything else.
+
+Run (see hparams/pretrain_jepa.yaml for more)::
+
+    python recipes/LibriSpeech/pretrain_jepa.py hparams/pretrain_jepa.yaml \
+        --data_folder /path/to/LibriSpeech
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import copy
+import csv
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import speechbrain as sb
+import torch
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.dataio.dataset import DynamicItemDataset
+from speechbrain.dataio.sampler import DynamicBatchSampler
+from speechbrain.utils.distributed import if_main_process, run_on_main
+from torch.nn.parallel import DistributedDataParallel
+
+from jepa_tokenizer.audio import load_audio
+from jepa_tokenizer.validation import relative_to_absolute
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from librispeech_prepare import prepare_librispeech, prepare_unlabelled  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS = ["ID", "duration", "wav", "spk_id"]
+
+
+def unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The module inside a DDP wrapper (or the module itself)."""
+    return module.module if isinstance(module, DistributedDataParallel) else module
+
+
+def step_seed(seed: int, step: int, rank: int, stream: int = 0) -> int:
+    """A seed for one optimizer step: resumed runs draw what uninterrupted ones drew."""
+    return hash((seed, step, rank, stream)) % (2**63)
+
+
+def random_crop(
+    wavs: torch.Tensor,
+    lens: torch.Tensor,
+    max_samples: int,
+    generator: Optional[torch.Generator],
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Crops each item to at most ``max_samples`` (random offset, or the start
+    when ``generator`` is None); returns the batch and its relative lengths."""
+    samples = relative_to_absolute(lens, wavs.shape[1]).tolist()
+    width = min(max(samples), max_samples)
+    out = wavs.new_zeros(wavs.shape[0], width)
+    kept = []
+    for row, length in enumerate(samples):
+        keep = min(length, max_samples)
+        start = 0
+        if generator is not None and length > keep:
+            start = int(torch.randint(0, length - keep + 1, (1,), generator=generator))
+        out[row, :keep] = wavs[row, start : start + keep]
+        kept.append(keep)
+    return out, torch.tensor(kept, dtype=torch.float32, device=wavs.device) / width
+
+
+class JEPABrain(sb.Brain):
+    """JEPA pretraining: context encoder + predictor, EMA target encoder."""
+
+    def on_fit_start(self):
+        """Puts the target on the device before the checkpoint is recovered."""
+        self.hparams.target_encoder.to(self.device)
+        super().on_fit_start()
+
+    def on_evaluate_start(self, max_key=None, min_key=None):
+        """Same for evaluation."""
+        self.hparams.target_encoder.to(self.device)
+        super().on_evaluate_start(max_key=max_key, min_key=min_key)
+
+    def _generator(self, stage, stream: int) -> torch.Generator:
+        if stage == sb.Stage.TRAIN:
+            seed = step_seed(self.hparams.seed, self.optimizer_step, self.rank, stream)
+        else:
+            seed = step_seed(self.hparams.valid_mask_seed, self.step, 0, stream)
+        return torch.Generator().manual_seed(seed)
+
+    @property
+    def rank(self) -> int:
+        """This process's rank (0 without DDP)."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank()
+        return 0
+
+    def on_fit_batch_start(self, batch, should_step):
+        """Seeds dropout from the step, so a resumed run repeats the same draws."""
+        torch.manual_seed(step_seed(self.hparams.seed, self.optimizer_step, self.rank, 2))
+
+    def compute_forward(self, batch, stage):
+        """Crops, masks, encodes (context and target) and predicts."""
+        batch = batch.to(self.device)
+        wavs, lens = batch.sig
+        encoder = unwrap(self.modules.encoder)
+        max_samples = int(self.hparams.max_crop_seconds * encoder.sample_rate)
+        crop_gen = self._generator(stage, 0) if stage == sb.Stage.TRAIN else None
+        wavs, lens = random_crop(wavs, lens, max_samples, crop_gen)
+
+        frames = encoder.num_frames(wavs.shape[1])
+        samples = relative_to_absolute(lens, wavs.shape[1])
+        counts = -(-samples // encoder.hop_length)
+        mask = self.hparams.masker(counts.cpu(), frames, self._generator(stage, 1)).to(self.device)
+
+        if self.hparams.leaky_context:
+            context = self.modules.encoder(wavs, lens)  # sees the masked audio
+        else:
+            context = self.modules.encoder(wavs, lens, frame_mask=mask)
+        with torch.no_grad():
+            target = self.hparams.target_encoder(wavs, lens).latents
+        predictions = self.modules.predictor(context.latents, mask, context.counts)
+        return predictions, target, mask
+
+    def compute_objectives(self, outputs, batch, stage):
+        """Masked prediction loss; tracks the predictions' spread (collapse monitor)."""
+        predictions, target, mask = outputs
+        loss = self.hparams.jepa_loss(predictions, target, mask)
+        with torch.no_grad():
+            chosen = predictions[mask].float()
+            if chosen.shape[0] > 1:
+                self.spread["pred_std"].append(float(chosen.std(dim=0).mean()))
+                self.spread["target_std"].append(float(target[mask].float().std(dim=0).mean()))
+        return loss
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """EMA update of the target after every optimizer step."""
+        if should_step:
+            self.momentum = self.hparams.ema.update(
+                self.hparams.target_encoder,
+                unwrap(self.modules.encoder),
+                self.optimizer_step,
+            )
+
+    def on_stage_start(self, stage, epoch=None):
+        """Resets the per-stage statistics."""
+        self.spread = {"pred_std": [], "target_std": []}
+
+    def gate_stats(self) -> Dict[str, float]:
+        """Mean alpha, scale and mean offset of each block's DAAM gate."""
+        stats = {}
+        for index, block in enumerate(unwrap(self.modules.encoder).blocks):
+            if block.gate is not None:
+                stats[f"daam{index}_alpha"] = float(block.gate.alpha.mean())
+                stats[f"daam{index}_scale"] = float(block.gate.scales().mean())
+                stats[f"daam{index}_offset"] = float(block.gate.mean_offset.mean())
+        return stats
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs, and checkpoints at the end of each epoch."""
+        stats = {"loss": stage_loss}
+        for key, values in self.spread.items():
+            if values:
+                stats[key] = sum(values) / len(values)
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        if stage == sb.Stage.VALID:
+            meta = {
+                "epoch": epoch,
+                "step": self.optimizer_step,
+                "lr": self.optimizer.param_groups[0]["lr"],
+                "ema_momentum": self.hparams.ema.momentum(self.optimizer_step),
+            }
+            self.hparams.train_logger.log_stats(
+                stats_meta={**meta, **self.gate_stats()},
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            self.checkpointer.save_and_keep_only(
+                meta={"loss": stage_loss, "step": self.optimizer_step},
+                min_keys=["loss"],
+                num_to_keep=self.hparams.keep_checkpoints,
+            )
+
+
+def merge_manifests(csvs: List[str], output: str) -> str:
+    """Writes the rows of several manifests (audio columns only) into one CSV."""
+    rows = []
+    for path in csvs:
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows += [{k: row[k] for k in MANIFEST_COLUMNS} for row in csv.DictReader(stream)]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return output
+
+
+def prepare_manifests(hparams: dict) -> None:
+    """Runs the prepare scripts and merges their CSVs into train / valid manifests."""
+    splits = list(hparams["train_splits"]) + list(hparams["valid_splits"])
+    paths = prepare_librispeech(
+        hparams["data_folder"], hparams["save_folder"], splits, skip_prep=hparams["skip_prep"]
+    )
+    train = [paths[s] for s in hparams["train_splits"]]
+    if hparams["unlabelled_folder"]:
+        train.append(
+            prepare_unlabelled(
+                hparams["unlabelled_folder"],
+                hparams["save_folder"],
+                hparams["unlabelled_name"],
+                skip_prep=hparams["skip_prep"],
+            )
+        )
+    merge_manifests(train, hparams["train_csv"])
+    merge_manifests([paths[s] for s in hparams["valid_splits"]], hparams["valid_csv"])
+
+
+def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDataset]:
+    """Datasets that read, downmix and resample audio to ``sample_rate``."""
+
+    @sb.utils.data_pipeline.takes("wav")
+    @sb.utils.data_pipeline.provides("sig")
+    def audio_pipeline(wav):
+        return load_audio(wav, sample_rate).wav
+
+    datasets = {}
+    for name in ("train", "valid"):
+        dataset = DynamicItemDataset.from_csv(hparams[f"{name}_csv"])
+        dataset = dataset.filtered_sorted(
+            key_min_value={"duration": hparams["min_duration"]},
+            sort_key="duration" if hparams["sorting"] != "random" or name == "valid" else None,
+            reverse=hparams["sorting"] == "descending",
+        )
+        if len(dataset) == 0:
+            raise ValueError(
+                f"no {name} utterance is at least {hparams['min_duration']} s long "
+                f"({hparams[f'{name}_csv']})"
+            )
+        sb.dataio.dataset.add_dynamic_item([dataset], audio_pipeline)
+        sb.dataio.dataset.set_output_keys([dataset], ["id", "sig"])
+        datasets[name] = dataset
+    return datasets
+
+
+def loader_options(hparams: dict, train_set: DynamicItemDataset):
+    """Dataloader keyword arguments: fixed-size or dynamic batches."""
+    train = {"num_workers": hparams["num_workers"]}
+    if hparams["dynamic_batching"]:
+        train["batch_sampler"] = DynamicBatchSampler(
+            train_set,
+            max_batch_length=hparams["max_batch_length"],
+            num_buckets=hparams["num_buckets"],
+            length_func=lambda item: item["duration"],
+            shuffle=hparams["sorting"] == "random",
+            batch_ordering="random" if hparams["sorting"] == "random" else hparams["sorting"],
+        )
+    else:
+        train["batch_size"] = hparams["batch_size"]
+        train["shuffle"] = hparams["sorting"] == "random"
+    valid = {"batch_size": hparams["valid_batch_size"], "num_workers": hparams["num_workers"]}
+    return train, valid
+
+
+def main(argv: Optional[List[str]] = None) -> JEPABrain:
+    """Prepares the data and trains; returns the trained ``JEPABrain``."""
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    with open(hparams_file, encoding="utf-8") as stream:
+        hparams = load_hyperpyyaml(stream, overrides)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    run_on_main(prepare_manifests, kwargs={"hparams": hparams})
+
+    encoder = hparams["model"]["encoder"]
+    predictor = hparams["model"]["predictor"]
+    datasets = dataio_prepare(hparams, encoder.sample_rate)
+
+    target = copy.deepcopy(encoder)
+    hparams["ema"].init_target(target, encoder)
+    hparams["target_encoder"] = target
+    hparams["checkpointer"].add_recoverables(
+        {"encoder": encoder, "predictor": predictor, "target_encoder": target}
+    )
+    brain = JEPABrain(
+        modules={"encoder": encoder, "predictor": predictor},
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    train_opts, valid_opts = loader_options(hparams, datasets["train"])
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=train_opts,
+        valid_loader_kwargs=valid_opts,
+    )
+    if if_main_process():
+        logger.info("Stage-1 pretraining done; checkpoints in %s", hparams["save_folder"])
+    return brain
+
+
+if __name__ == "__main__":
+    main()
