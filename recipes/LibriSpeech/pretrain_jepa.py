@@ -18,9 +18,9 @@ Authors
 """
 
 import copy
+import dataclasses
 import csv
 import logging
-import math
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -91,13 +91,13 @@ class JEPABrain(sb.Brain):
 
     def _generator(self, stage, stream: int) -> torch.Generator:
         if stage == sb.Stage.TRAIN:
-            seed = step_seed(self.hparams.seed, self.optimizer_step, self.rank, stream)
+            seed = step_seed(self.hparams.seed, self.optimizer_step, self.process_rank, stream)
         else:
             seed = step_seed(self.hparams.valid_mask_seed, self.step, 0, stream)
         return torch.Generator().manual_seed(seed)
 
     @property
-    def rank(self) -> int:
+    def process_rank(self) -> int:
         """This process's rank (0 without DDP)."""
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             return torch.distributed.get_rank()
@@ -105,7 +105,7 @@ class JEPABrain(sb.Brain):
 
     def on_fit_batch_start(self, batch, should_step):
         """Seeds dropout from the step, so a resumed run repeats the same draws."""
-        torch.manual_seed(step_seed(self.hparams.seed, self.optimizer_step, self.rank, 2))
+        torch.manual_seed(step_seed(self.hparams.seed, self.optimizer_step, self.process_rank, 2))
 
     def compute_forward(self, batch, stage):
         """Crops, masks, encodes (context and target) and predicts."""
@@ -275,6 +275,11 @@ def loader_options(hparams: dict, train_set: DynamicItemDataset):
 def main(argv: Optional[List[str]] = None) -> JEPABrain:
     """Prepares the data and trains; returns the trained ``JEPABrain``."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    # speechbrain 1.1.2 parses --optimizer_step_limit (Optional[int]) as a string
+    if isinstance(run_opts.get("optimizer_step_limit"), str):
+        run_opts = dataclasses.replace(
+            run_opts, optimizer_step_limit=int(run_opts.optimizer_step_limit)
+        )
     with open(hparams_file, encoding="utf-8") as stream:
         hparams = load_hyperpyyaml(stream, overrides)
     sb.utils.distributed.ddp_init_group(run_opts)

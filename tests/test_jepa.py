@@ -1,0 +1,95 @@
+"""JEPA training pieces: block masking, the EMA target, the masked loss."""
+
+import pytest
+import torch
+from torch import nn
+
+from jepa_tokenizer import BlockMasker, EMAUpdater, MaskedPredictionLoss
+
+
+def test_mask_ratio_span_bounds_and_padding():
+    masker = BlockMasker(mask_ratio=0.5, min_span=2, max_span=4, max_span_fraction=0.25)
+    gen = torch.Generator().manual_seed(0)
+    counts = torch.tensor([40, 17, 9, 3, 2])
+    for _ in range(50):
+        mask = masker(counts, 40, generator=gen)
+        for row, frames in enumerate(counts.tolist()):
+            masked = int(mask[row].sum())
+            target = min(max(round(0.5 * frames), 1), frames - 1)
+            low, high = masker.span_bounds(frames)
+            assert target <= masked <= target + high - 1  # stops once the ratio is reached
+            assert masked < frames  # something stays visible
+            assert not mask[row, frames:].any()  # padding is never masked
+    ratios = [float(masker(torch.tensor([200]), 200, gen).float().mean()) for _ in range(50)]
+    assert 0.5 <= sum(ratios) / len(ratios) < 0.56
+
+
+def test_span_lengths_follow_the_notes():
+    masker = BlockMasker(mask_ratio=0.5, min_span=2, max_span=4, max_span_fraction=0.25)
+    assert masker.span_bounds(10) == (2, 4)  # short item: [2, max(4, T/4)]
+    assert masker.span_bounds(100) == (2, 25)  # long item: up to T/4
+    assert masker.span_bounds(2) == (1, 1)  # never the whole item
+    gen = torch.Generator().manual_seed(1)
+    lengths = [length for _ in range(200) for _, length in masker.sample_spans(100, gen)]
+    assert min(lengths) == 2 and max(lengths) == 25
+
+
+def test_masks_are_deterministic_under_a_seed():
+    masker = BlockMasker()
+    counts = torch.tensor([30, 25])
+    first = masker(counts, 30, torch.Generator().manual_seed(7))
+    again = masker(counts, 30, torch.Generator().manual_seed(7))
+    other = masker(counts, 30, torch.Generator().manual_seed(8))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert not masker(torch.tensor([1]), 1).any()  # one frame: nothing to predict from
+
+
+def test_bad_masking_options():
+    with pytest.raises(ValueError, match="mask_ratio"):
+        BlockMasker(mask_ratio=1.0)
+    with pytest.raises(ValueError, match="min_span"):
+        BlockMasker(min_span=5, max_span=4)
+
+
+def test_ema_update_math_and_schedule():
+    torch.manual_seed(0)
+    online, target = nn.Linear(3, 2), nn.Linear(3, 2)
+    ema = EMAUpdater(start=0.9, end=1.0, total_steps=10)
+    ema.init_target(target, online)
+    assert all(not p.requires_grad for p in target.parameters())
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with torch.no_grad():
+        for p in online.parameters():
+            p.add_(torch.randn_like(p))
+    momentum = ema.update(target, online, step=5)
+    assert momentum == pytest.approx(0.95)
+    for name, value in target.state_dict().items():
+        expected = 0.95 * before[name] + 0.05 * online.state_dict()[name]
+        assert torch.allclose(value, expected, atol=1e-7)
+    assert ema.momentum(0) == 0.9 and ema.momentum(10) == 1.0 and ema.momentum(99) == 1.0
+    constant = EMAUpdater(start=0.996, end=0.996, total_steps=24000)
+    assert {constant.momentum(s) for s in (0, 100, 24000, 10**6)} == {0.996}
+
+
+def test_target_never_gets_gradients():
+    online, target = nn.Linear(3, 2), nn.Linear(3, 2)
+    EMAUpdater().init_target(target, online)
+    loss = (online(torch.randn(4, 3)) - target(torch.randn(4, 3))).pow(2).sum()
+    loss.backward()
+    assert all(p.grad is None for p in target.parameters())
+    assert all(p.grad is not None for p in online.parameters())
+
+
+def test_loss_scores_only_masked_frames():
+    loss = MaskedPredictionLoss()
+    pred, target = torch.zeros(2, 4, 3), torch.ones(2, 4, 3)
+    target[:, 0] = 100.0  # unmasked frame: ignored
+    mask = torch.tensor([[False, True, True, True], [False, True, False, False]])
+    assert float(loss(pred, target, mask)) == 1.0
+    assert float(loss(pred, target, torch.zeros(2, 4, dtype=torch.bool))) == 0.0
+    normed = MaskedPredictionLoss(normalize_targets=True)
+    target = torch.randn(2, 4, 3) * 5 + 3
+    value = normed(torch.nn.functional.layer_norm(target, (3,)), target, mask)
+    assert float(value) == pytest.approx(0.0, abs=1e-6)
+    smooth = MaskedPredictionLoss(kind="smooth_l1", beta=1.0)
+    assert float(smooth(torch.zeros(1, 1, 1), torch.full((1, 1, 1), 3.0), torch.ones(1, 1, dtype=torch.bool))) == 2.5

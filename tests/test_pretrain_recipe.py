@@ -1,0 +1,147 @@
+"""The Stage-1 recipe on the embedded corpus: a short run, no leak through the
+context path, exact resume after a kill, and two DDP ranks over gloo."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import speechbrain as sb
+import torch
+from speechbrain.dataio.batch import PaddedBatch
+
+from jepa_tokenizer.embedded_corpus import corpus_path
+
+from conftest import HPARAMS, REPO
+
+RECIPE = REPO / "recipes" / "LibriSpeech" / "pretrain_jepa.py"
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location("pretrain_jepa", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def recipe_args(output, *extra):
+    return [
+        str(HPARAMS / "pretrain_jepa.yaml"),
+        "--model_config", str(HPARAMS / "jepa_tiny.yaml"),
+        "--data_folder", str(corpus_path()),
+        "--train_splits", "[train]", "--valid_splits", "[valid]",
+        "--output_folder", str(output),
+        "--device", "cpu", "--batch_size", "8", "--num_workers", "0",
+        "--noprogressbar",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return load_recipe()
+
+
+@pytest.fixture(scope="module")
+def short_run(recipe, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pretrain")
+    brain = recipe.main(recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "4"))
+    return brain, out
+
+
+def test_short_run_logs_and_checkpoints(short_run):
+    brain, out = short_run
+    assert brain.optimizer_step == 4
+    log = (out / "train_log.txt").read_text()
+    for key in ("train loss", "valid loss", "pred_std", "daam0_alpha", "daam4_scale", "ema_momentum"):
+        assert key in log
+    assert list((out / "save").glob("CKPT*/target_encoder.ckpt"))
+    assert (out / "save" / "pretrain_train.csv").is_file()
+
+
+def test_target_is_frozen_and_outside_the_optimizer(short_run, recipe):
+    brain, _ = short_run
+    target = brain.hparams.target_encoder
+    optimized = {id(p) for group in brain.optimizer.param_groups for p in group["params"]}
+    assert not optimized & {id(p) for p in target.parameters()}
+    assert all(not p.requires_grad and p.grad is None for p in target.parameters())
+    encoder = recipe.unwrap(brain.modules.encoder)
+    # EMA: moved towards the online encoder but not equal to it
+    delta = [(t - o).abs().max() for t, o in zip(target.parameters(), encoder.parameters())]
+    assert max(delta) > 0
+
+
+def test_context_path_does_not_see_masked_audio(short_run):
+    brain, _ = short_run
+    brain.modules.eval()
+    torch.manual_seed(0)
+    wav = 0.1 * torch.randn(16000 * 6)
+    batch = PaddedBatch([{"id": "a", "sig": wav}])
+    brain.step = 0
+    predictions, _, mask = brain.compute_forward(batch, sb.Stage.VALID)
+    hop = brain.modules.encoder.hop_length
+    changed = wav.clone()
+    for frame in mask[0].nonzero().flatten().tolist():
+        changed[frame * hop : (frame + 1) * hop] = 0.5 * torch.randn(hop)
+    again, _, mask_again = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
+    assert torch.equal(mask, mask_again) and mask.any()
+    assert torch.allclose(predictions, again, atol=1e-6)  # bound: no leak at all
+    brain.hparams.leaky_context = True  # the reference script's variant does leak
+    try:
+        leaky, _, _ = brain.compute_forward(batch, sb.Stage.VALID)
+        leaky_changed, _, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
+    finally:
+        brain.hparams.leaky_context = False
+    assert not torch.allclose(leaky, leaky_changed, atol=1e-3)
+
+
+def _weights(brain, recipe):
+    return {
+        "encoder": recipe.unwrap(brain.modules.encoder).state_dict(),
+        "predictor": recipe.unwrap(brain.modules.predictor).state_dict(),
+        "target": brain.hparams.target_encoder.state_dict(),
+    }
+
+
+def test_resume_after_a_kill_matches_an_uninterrupted_run(recipe, tmp_path, monkeypatch):
+    extra = ["--number_of_epochs", "1", "--ckpt_interval_minutes", "0", "--ckpt_interval_steps", "4"]
+    whole = recipe.main(recipe_args(tmp_path / "whole", *extra))
+    assert whole.optimizer_step == 10
+
+    original = recipe.JEPABrain.on_fit_batch_start
+
+    def killed(self, batch, should_step):
+        if self.optimizer_step == 5:  # after the checkpoint at step 4
+            raise KeyboardInterrupt("simulated kill")
+        original(self, batch, should_step)
+
+    monkeypatch.setattr(recipe.JEPABrain, "on_fit_batch_start", killed)
+    with pytest.raises(KeyboardInterrupt):
+        recipe.main(recipe_args(tmp_path / "resumed", *extra))
+    monkeypatch.setattr(recipe.JEPABrain, "on_fit_batch_start", original)
+    resumed = recipe.main(recipe_args(tmp_path / "resumed", *extra))
+    assert resumed.optimizer_step == 10
+    a, b = _weights(whole, recipe), _weights(resumed, recipe)
+    for part in a:
+        for name in a[part]:
+            assert torch.allclose(a[part][name], b[part][name], atol=1e-6), (part, name)
+
+
+def test_two_ranks_over_gloo_agree_after_training(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        str(REPO / "tests" / "ddp_pretrain_worker.py"),
+        *recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "2",
+                     "--distributed_backend", "gloo"),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [torch.load(out / f"weights_rank{r}.ckpt") for r in (0, 1)]
+    assert ranks[0]["steps"] == ranks[1]["steps"] == 2
+    for part in ("encoder", "target"):
+        for name, value in ranks[0][part].items():
+            assert torch.equal(value, ranks[1][part][name]), (part, name)
