@@ -32,7 +32,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "matplotlib"],
         "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
         "bench": ["transformers>=4.40"],
     },
