@@ -39,11 +39,18 @@ class LoadedAudio(NamedTuple):
         return ", ".join(steps) or "used as is"
 
 
-def load_audio(path: Union[str, Path], sample_rate: int) -> LoadedAudio:
+def load_audio(
+    path: Union[str, Path],
+    sample_rate: int,
+    offset: float = 0.0,
+    duration: Optional[float] = None,
+) -> LoadedAudio:
     """Loads an audio file as a mono float32 ``[T]`` tensor at ``sample_rate``.
 
-    Multi-channel audio is averaged to mono; other rates are resampled. A
-    missing, unreadable, empty or non-finite file raises ``ValueError``.
+    Multi-channel audio is averaged to mono; other rates are resampled. Only
+    ``duration`` seconds from ``offset`` are decoded when given (a crop of a
+    long file). A missing, unreadable, empty or non-finite file raises
+    ``ValueError``.
 
     Example
     -------
@@ -53,12 +60,22 @@ def load_audio(path: Union[str, Path], sample_rate: int) -> LoadedAudio:
     >>> out = load_audio(path, 16000)
     >>> out.wav.shape, out.describe()
     (torch.Size([1600]), 'downmixed 2 channels to mono, resampled 8000 -> 16000 Hz')
+    >>> load_audio(path, 16000, offset=0.025, duration=0.05).wav.shape
+    torch.Size([800])
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"audio file not found: {path}")
     try:
-        wav, source_rate = audio_io.load(str(path), dtype=torch.float32)
+        frame_offset, num_frames = 0, -1
+        if offset or duration is not None:
+            source_rate = audio_io.info(str(path)).sample_rate
+            frame_offset = int(round(offset * source_rate))
+            if duration is not None:
+                num_frames = int(round(duration * source_rate))
+        wav, source_rate = audio_io.load(
+            str(path), dtype=torch.float32, frame_offset=frame_offset, num_frames=num_frames
+        )
     except RuntimeError as err:
         raise ValueError(f"cannot read audio file {path}: {err.__cause__ or err}") from err
     channels = wav.shape[0]

@@ -25,7 +25,9 @@ def test_layout_splits_and_voices():
                 for split in ("train", "valid", "test")}
     assert len(speakers["train"]) >= 8
     assert not speakers["test"] & speakers["train"] and not speakers["valid"] & speakers["train"]
-    test_voices = {v.voice for v in VOICES if v.split == "test"}
+    voices = {split: {v.voice for v in VOICES if v.split == split} for split in ("train", "valid", "test")}
+    assert not (voices["test"] | voices["valid"]) & voices["train"]
+    test_voices = voices["test"]
     assert test_voices <= {"awb", "rms", "slt"}  # voices the offline ASR understands
     for split, path, text in rows.values():
         assert path.is_file() and text == text.upper()
@@ -35,7 +37,11 @@ def test_at_least_300_distinct_sentences_with_a_real_vocabulary():
     sentences = make_sentences(303)
     assert len(set(sentences)) == 303
     rows = _transcripts(corpus_path())
-    assert rows["9001-1-0000"][2] == " ".join(sentences[:3]).upper()
+    # the committed transcripts are the generator's sentences, three per utterance, in order
+    order = [f"{v.speaker}-1-{i:04d}" for v in VOICES for i in range(v.utterances)]
+    assert sorted(order) == sorted(rows)
+    for index, utt in enumerate(order):
+        assert rows[utt][2] == " ".join(sentences[3 * index : 3 * index + 3]).upper()
     spoken = " ".join(text for _, _, text in rows.values())
     assert len(set(spoken.split())) > 150
 

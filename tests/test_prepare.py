@@ -232,6 +232,20 @@ def test_corrupt_audio_is_skipped_with_a_warning(corpus, tmp_path, caplog):
     assert any("Skipped 2 of 3" in m for m in warnings)
 
 
+def test_truncated_audio_is_skipped_not_listed(corpus, tmp_path, caplog):
+    """A FLAC cut short keeps a valid header claiming its full length."""
+    path = corpus / "dev-clean/84/121123/84-121123-0001.flac"
+    soundfile.write(path, np.random.default_rng(0).normal(0, 0.1, 3 * RATE), RATE)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    assert soundfile.info(str(path)).frames == 3 * RATE  # the header still says 3 s
+    caplog.set_level(logging.WARNING)
+    manifest = prep.prepare_librispeech(corpus, tmp_path / "save", ["dev-clean"])["dev-clean"]
+    _, rows = read_csv(manifest)
+    assert "84-121123-0001" not in [row[0] for row in rows]
+    assert any("truncated" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
+
+
 def test_split_with_only_corrupt_audio_raises(corpus, tmp_path):
     (corpus / "test-clean/61/70968/61-70968-0000.flac").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="All 1 audio file.* unreadable"):

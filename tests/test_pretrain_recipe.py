@@ -104,28 +104,79 @@ def _weights(brain, recipe):
     }
 
 
-def test_resume_after_a_kill_matches_an_uninterrupted_run(recipe, tmp_path, monkeypatch):
-    extra = ["--number_of_epochs", "1", "--ckpt_interval_minutes", "0", "--ckpt_interval_steps", "4"]
+@pytest.mark.parametrize(
+    "accumulation, interval, kill_at",
+    [(1, 4, 5), (2, 3, 3)],  # with accumulation, checkpoints wait for a window's end
+)
+def test_resume_after_a_kill_matches_an_uninterrupted_run(recipe, tmp_path, monkeypatch, accumulation, interval, kill_at):
+    extra = [
+        "--number_of_epochs", "1", "--ckpt_interval_minutes", "0",
+        "--ckpt_interval_steps", str(interval), "--grad_accumulation_factor", str(accumulation),
+    ]
     whole = recipe.main(recipe_args(tmp_path / "whole", *extra))
-    assert whole.optimizer_step == 10
+    assert whole.optimizer_step == 10 // accumulation
 
     original = recipe.JEPABrain.on_fit_batch_start
 
     def killed(self, batch, should_step):
-        if self.optimizer_step == 5:  # after the checkpoint at step 4
+        if self.optimizer_step == kill_at:  # after a checkpoint, before the end
             raise KeyboardInterrupt("simulated kill")
         original(self, batch, should_step)
 
     monkeypatch.setattr(recipe.JEPABrain, "on_fit_batch_start", killed)
     with pytest.raises(KeyboardInterrupt):
         recipe.main(recipe_args(tmp_path / "resumed", *extra))
+    assert list((tmp_path / "resumed" / "save").glob("CKPT*"))
     monkeypatch.setattr(recipe.JEPABrain, "on_fit_batch_start", original)
     resumed = recipe.main(recipe_args(tmp_path / "resumed", *extra))
-    assert resumed.optimizer_step == 10
+    assert resumed.optimizer_step == whole.optimizer_step
     a, b = _weights(whole, recipe), _weights(resumed, recipe)
     for part in a:
         for name in a[part]:
             assert torch.allclose(a[part][name], b[part][name], atol=1e-6), (part, name)
+
+
+def test_ema_runs_once_per_optimizer_step_with_accumulation(recipe, tmp_path, monkeypatch):
+    calls = []
+    original = recipe.JEPABrain.compute_forward
+    batches = []
+
+    def counting_update(self, target, online, step):
+        calls.append((step, self.momentum(step)))
+        return original_update(self, target, online, step)
+
+    def counting_forward(self, batch, stage):
+        if stage == sb.Stage.TRAIN:
+            batches.append(self.step)
+        return original(self, batch, stage)
+
+    from jepa_tokenizer import EMAUpdater
+
+    original_update = EMAUpdater.update
+    monkeypatch.setattr(EMAUpdater, "update", counting_update)
+    monkeypatch.setattr(recipe.JEPABrain, "compute_forward", counting_forward)
+    brain = recipe.main(recipe_args(
+        tmp_path, "--number_of_epochs", "1", "--optimizer_step_limit", "3",
+        "--grad_accumulation_factor", "2", "--ema_momentum_start", "0.5",
+        "--ema_momentum_end", "1.0", "--ema_ramp_steps", "4", "--log_interval_steps", "1",
+    ))
+    assert len(batches) == 6 and [step for step, _ in calls] == [0, 1, 2]
+    assert [m for _, m in calls] == [0.5, 0.625, 0.75]  # the first update uses the start value
+    steps_logged = [line for line in (tmp_path / "train_log.txt").read_text().splitlines()
+                    if line.startswith("step:")]
+    assert len(steps_logged) == 3 and "daam0_alpha" in steps_logged[0]
+    assert brain.optimizer_step == 3
+
+
+def test_training_crops_change_with_the_epoch_and_stay_within_the_limit(recipe):
+    plan = recipe.CropPlan(seed=1, max_seconds=2.0)
+    first = plan.window("utt-1", 6.0, train=True)
+    assert plan.window("utt-1", 6.0, train=True) == first  # deterministic
+    plan.epoch = 1
+    second = plan.window("utt-1", 6.0, train=True)
+    assert first != second and all(0 <= w[0] <= 4.0 and w[1] == 2.0 for w in (first, second))
+    assert plan.window("utt-1", 6.0, train=False) == (0.0, 2.0)
+    assert plan.window("utt-1", 1.5, train=True) == (0.0, None)
 
 
 def test_two_ranks_over_gloo_agree_after_training(tmp_path):

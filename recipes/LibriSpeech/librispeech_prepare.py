@@ -330,6 +330,17 @@ def _audio_duration(path: Path) -> Optional[float]:
     if info.frames <= 0 or info.samplerate <= 0:
         logger.warning("Skipping empty audio file %s (%d frames)", path, info.frames)
         return None
+    # the header alone does not reveal a truncated file: decode its last frame
+    try:
+        with soundfile.SoundFile(str(path)) as stream:
+            stream.seek(info.frames - 1)
+            last = stream.read(1)
+    except Exception as error:  # soundfile raises several types for bad files
+        logger.warning("Skipping truncated audio file %s: %s", path, error)
+        return None
+    if len(last) != 1:
+        logger.warning("Skipping truncated audio file %s: its last frame is missing", path)
+        return None
     return info.frames / info.samplerate
 
 

@@ -22,6 +22,7 @@ import dataclasses
 import csv
 import logging
 import sys
+import zlib
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -49,31 +50,32 @@ def unwrap(module: torch.nn.Module) -> torch.nn.Module:
     return module.module if isinstance(module, DistributedDataParallel) else module
 
 
-def step_seed(seed: int, step: int, rank: int, stream: int = 0) -> int:
-    """A seed for one optimizer step: resumed runs draw what uninterrupted ones drew."""
-    return hash((seed, step, rank, stream)) % (2**63)
+def step_seed(*parts: int) -> int:
+    """A seed from integers (seed, step, rank...): resumed runs draw what
+    uninterrupted ones drew (tuples of ints hash the same in every process)."""
+    return hash(tuple(parts)) % (2**63)
 
 
-def random_crop(
-    wavs: torch.Tensor,
-    lens: torch.Tensor,
-    max_samples: int,
-    generator: Optional[torch.Generator],
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Crops each item to at most ``max_samples`` (random offset, or the start
-    when ``generator`` is None); returns the batch and its relative lengths."""
-    samples = relative_to_absolute(lens, wavs.shape[1]).tolist()
-    width = min(max(samples), max_samples)
-    out = wavs.new_zeros(wavs.shape[0], width)
-    kept = []
-    for row, length in enumerate(samples):
-        keep = min(length, max_samples)
-        start = 0
-        if generator is not None and length > keep:
-            start = int(torch.randint(0, length - keep + 1, (1,), generator=generator))
-        out[row, :keep] = wavs[row, start : start + keep]
-        kept.append(keep)
-    return out, torch.tensor(kept, dtype=torch.float32, device=wavs.device) / width
+class CropPlan:
+    """Where each utterance is cropped: a random window of at most
+    ``max_seconds`` in training, seeded by the seed, the epoch and the
+    utterance id (so a resumed run crops as the uninterrupted one did), and
+    the first window in validation. Only the window is decoded."""
+
+    def __init__(self, seed: int, max_seconds: float):
+        self.seed = seed
+        self.max_seconds = max_seconds
+        self.epoch = 0  # set by the Brain at the start of each training epoch
+
+    def window(self, utt_id: str, duration: float, train: bool) -> Tuple[float, Optional[float]]:
+        """``(offset, duration)`` in seconds; ``(0, None)`` reads everything."""
+        if duration <= self.max_seconds:
+            return 0.0, None
+        if not train:
+            return 0.0, self.max_seconds
+        gen = torch.Generator().manual_seed(step_seed(self.seed, self.epoch, zlib.crc32(utt_id.encode())))
+        offset = float(torch.rand((), generator=gen)) * (duration - self.max_seconds)
+        return offset, self.max_seconds
 
 
 class JEPABrain(sb.Brain):
@@ -89,9 +91,16 @@ class JEPABrain(sb.Brain):
         self.hparams.target_encoder.to(self.device)
         super().on_evaluate_start(max_key=max_key, min_key=min_key)
 
+    @property
+    def micro_batch(self) -> int:
+        """Index of this batch inside its gradient-accumulation window."""
+        return self.step % self.grad_accumulation_factor
+
     def _generator(self, stage, stream: int) -> torch.Generator:
         if stage == sb.Stage.TRAIN:
-            seed = step_seed(self.hparams.seed, self.optimizer_step, self.process_rank, stream)
+            seed = step_seed(
+                self.hparams.seed, self.optimizer_step, self.process_rank, stream, self.micro_batch
+            )
         else:
             seed = step_seed(self.hparams.valid_mask_seed, self.step, 0, stream)
         return torch.Generator().manual_seed(seed)
@@ -105,16 +114,13 @@ class JEPABrain(sb.Brain):
 
     def on_fit_batch_start(self, batch, should_step):
         """Seeds dropout from the step, so a resumed run repeats the same draws."""
-        torch.manual_seed(step_seed(self.hparams.seed, self.optimizer_step, self.process_rank, 2))
+        torch.manual_seed(self._generator(sb.Stage.TRAIN, 2).initial_seed())
 
     def compute_forward(self, batch, stage):
-        """Crops, masks, encodes (context and target) and predicts."""
+        """Masks, encodes (context and target) and predicts."""
         batch = batch.to(self.device)
-        wavs, lens = batch.sig
+        wavs, lens = batch.sig  # already cropped by the data pipeline (CropPlan)
         encoder = unwrap(self.modules.encoder)
-        max_samples = int(self.hparams.max_crop_seconds * encoder.sample_rate)
-        crop_gen = self._generator(stage, 0) if stage == sb.Stage.TRAIN else None
-        wavs, lens = random_crop(wavs, lens, max_samples, crop_gen)
 
         frames = encoder.num_frames(wavs.shape[1])
         samples = relative_to_absolute(lens, wavs.shape[1])
@@ -143,16 +149,33 @@ class JEPABrain(sb.Brain):
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
         """EMA update of the target after every optimizer step."""
-        if should_step:
-            self.momentum = self.hparams.ema.update(
-                self.hparams.target_encoder,
-                unwrap(self.modules.encoder),
-                self.optimizer_step,
+        if not should_step:
+            return
+        self.hparams.ema.update(  # the first update uses ema_momentum_start
+            self.hparams.target_encoder, unwrap(self.modules.encoder), self.optimizer_step - 1
+        )
+        interval = self.hparams.log_interval_steps
+        if interval and self.optimizer_step % interval == 0 and sb.utils.distributed.if_main_process():
+            recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in self.spread.items() if v}
+            self.hparams.train_logger.log_stats(
+                stats_meta={"step": self.optimizer_step, **self.gate_stats()},
+                train_stats={"loss": self.avg_train_loss, **recent},
             )
 
     def on_stage_start(self, stage, epoch=None):
-        """Resets the per-stage statistics."""
+        """Resets the statistics; new crops and batches for each training epoch."""
         self.spread = {"pred_std": [], "target_std": []}
+        if stage == sb.Stage.TRAIN and epoch is not None:
+            self.hparams.crop_plan.epoch = epoch
+            sampler = self.hparams.train_batch_sampler
+            if sampler is not None:
+                sampler.set_epoch(epoch)  # SpeechBrain does this only for its own samplers
+
+    def _should_save_intra_epoch_ckpt(self, last_ckpt_time, steps_since_ckpt):
+        """Never inside a gradient-accumulation window (its gradients would be lost)."""
+        if self.step % self.grad_accumulation_factor != 0:
+            return False
+        return super()._should_save_intra_epoch_ckpt(last_ckpt_time, steps_since_ckpt)
 
     def gate_stats(self) -> Dict[str, float]:
         """Mean alpha, scale and mean offset of each block's DAAM gate."""
@@ -185,9 +208,9 @@ class JEPABrain(sb.Brain):
                 train_stats=self.train_stats,
                 valid_stats=stats,
             )
+            # the most recent are kept: losses against a moving target do not rank checkpoints
             self.checkpointer.save_and_keep_only(
                 meta={"loss": stage_loss, "step": self.optimizer_step},
-                min_keys=["loss"],
                 num_to_keep=self.hparams.keep_checkpoints,
             )
 
@@ -227,12 +250,17 @@ def prepare_manifests(hparams: dict) -> None:
 
 
 def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDataset]:
-    """Datasets that read, downmix and resample audio to ``sample_rate``."""
+    """Datasets that read a crop of each file, downmixed and resampled to ``sample_rate``."""
+    plan = hparams["crop_plan"]
 
-    @sb.utils.data_pipeline.takes("wav")
-    @sb.utils.data_pipeline.provides("sig")
-    def audio_pipeline(wav):
-        return load_audio(wav, sample_rate).wav
+    def make_pipeline(train: bool):
+        @sb.utils.data_pipeline.takes("id", "wav", "duration")
+        @sb.utils.data_pipeline.provides("sig")
+        def audio_pipeline(utt_id, wav, duration):
+            offset, length = plan.window(utt_id, float(duration), train)
+            return load_audio(wav, sample_rate, offset, length).wav
+
+        return audio_pipeline
 
     datasets = {}
     for name in ("train", "valid"):
@@ -247,7 +275,7 @@ def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemData
                 f"no {name} utterance is at least {hparams['min_duration']} s long "
                 f"({hparams[f'{name}_csv']})"
             )
-        sb.dataio.dataset.add_dynamic_item([dataset], audio_pipeline)
+        sb.dataio.dataset.add_dynamic_item([dataset], make_pipeline(name == "train"))
         sb.dataio.dataset.set_output_keys([dataset], ["id", "sig"])
         datasets[name] = dataset
     return datasets
@@ -261,7 +289,7 @@ def loader_options(hparams: dict, train_set: DynamicItemDataset):
             train_set,
             max_batch_length=hparams["max_batch_length"],
             num_buckets=hparams["num_buckets"],
-            length_func=lambda item: item["duration"],
+            length_func=lambda item: min(float(item["duration"]), hparams["max_crop_seconds"]),
             shuffle=hparams["sorting"] == "random",
             batch_ordering="random" if hparams["sorting"] == "random" else hparams["sorting"],
         )
@@ -290,8 +318,12 @@ def main(argv: Optional[List[str]] = None) -> JEPABrain:
     )
     run_on_main(prepare_manifests, kwargs={"hparams": hparams})
 
+    if hparams["leaky_context"] and not run_opts.get("find_unused_parameters"):
+        # the leaky context path never uses the mask embedding: DDP must allow that
+        run_opts = dataclasses.replace(run_opts, find_unused_parameters=True)
     encoder = hparams["model"]["encoder"]
     predictor = hparams["model"]["predictor"]
+    hparams["crop_plan"] = CropPlan(hparams["seed"], hparams["max_crop_seconds"])
     datasets = dataio_prepare(hparams, encoder.sample_rate)
 
     target = copy.deepcopy(encoder)
@@ -308,6 +340,7 @@ def main(argv: Optional[List[str]] = None) -> JEPABrain:
         checkpointer=hparams["checkpointer"],
     )
     train_opts, valid_opts = loader_options(hparams, datasets["train"])
+    brain.hparams.train_batch_sampler = train_opts.get("batch_sampler")
     brain.fit(
         brain.hparams.epoch_counter,
         datasets["train"],
