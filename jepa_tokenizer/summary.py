@@ -45,11 +45,10 @@ def describe_config(path: str) -> Dict[str, object]:
         "encoder": count_parameters(codec.encoder),
         "predictor": count_parameters(hparams["predictor"]),
         "decoder": count_parameters(codec.decoder),
-        "discriminator": count_parameters(hparams["discriminator"]),
     }
 
 
-PARAMETER_COLUMNS = ("encoder", "predictor", "decoder", "discriminator")
+PARAMETER_COLUMNS = ("encoder", "predictor", "decoder")
 
 
 def _fmt(key: str, value: object) -> str:

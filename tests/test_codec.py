@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from jepa_tokenizer import FSQ, HiFiGANDecoder, JEPACodec, MixedRadixPacker
+from jepa_tokenizer import (
+    FSQ,
+    CodecGeneratorLoss,
+    HiFiGANDecoder,
+    JEPACodec,
+    MixedRadixPacker,
+    MultiResolutionSTFTLoss,
+)
 from jepa_tokenizer.audio import load_audio
 
 from conftest import load_config
@@ -140,7 +147,8 @@ def test_bfloat16_autocast_forward_is_finite(tiny):
     codec = tiny["codec"].train()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = codec(torch.randn(2, 12800) * 0.1)
-        loss = tiny["generator_loss"](out.wav, torch.randn(2, 12800) * 0.1)["G_loss"]
+        loss_fn = CodecGeneratorLoss(MultiResolutionSTFTLoss())
+        loss = loss_fn(out.wav, torch.randn(2, 12800) * 0.1)["G_loss"]
     assert torch.isfinite(out.wav.float()).all() and torch.isfinite(loss)
     assert out.digits.dtype == torch.int64
     codec.zero_grad()
@@ -150,7 +158,7 @@ def test_reconstruction_loss_falls_on_speech(spoken_wav):
     """The parts train together: 30 AdamW steps on one spoken sentence."""
     torch.manual_seed(0)
     hparams = load_config("jepa_tiny.yaml")
-    codec, loss_fn = hparams["codec"].train(), hparams["generator_loss"]
+    codec, loss_fn = hparams["codec"].train(), CodecGeneratorLoss(MultiResolutionSTFTLoss())
     wav = load_audio(spoken_wav, codec.sample_rate).wav.unsqueeze(0)
     optimizer = torch.optim.AdamW(codec.parameters(), lr=3e-3)
     losses = []
