@@ -19,64 +19,29 @@ Authors
 
 import copy
 import dataclasses
-import csv
 import logging
 import sys
-import zlib
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
-from speechbrain.dataio.dataset import DynamicItemDataset
-from speechbrain.dataio.sampler import DynamicBatchSampler
 from speechbrain.utils.distributed import if_main_process, run_on_main
-from torch.nn.parallel import DistributedDataParallel
 
-from jepa_tokenizer.audio import load_audio
+from jepa_tokenizer.training import parse_arguments, unwrap
 from jepa_tokenizer.validation import relative_to_absolute
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from librispeech_prepare import prepare_librispeech, prepare_unlabelled  # noqa: E402
+from audio_data import (  # noqa: E402
+    CropPlan,
+    dataio_prepare,
+    loader_options,
+    prepare_manifests,
+    step_seed,
+)
 
 logger = logging.getLogger(__name__)
-
-MANIFEST_COLUMNS = ["ID", "duration", "wav", "spk_id"]
-
-
-def unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    """The module inside a DDP wrapper (or the module itself)."""
-    return module.module if isinstance(module, DistributedDataParallel) else module
-
-
-def step_seed(*parts: int) -> int:
-    """A seed from integers (seed, step, rank...): resumed runs draw what
-    uninterrupted ones drew (tuples of ints hash the same in every process)."""
-    return hash(tuple(parts)) % (2**63)
-
-
-class CropPlan:
-    """Where each utterance is cropped: a random window of at most
-    ``max_seconds`` in training, seeded by the seed, the epoch and the
-    utterance id (so a resumed run crops as the uninterrupted one did), and
-    the first window in validation. Only the window is decoded."""
-
-    def __init__(self, seed: int, max_seconds: float):
-        self.seed = seed
-        self.max_seconds = max_seconds
-        self.epoch = 0  # set by the Brain at the start of each training epoch
-
-    def window(self, utt_id: str, duration: float, train: bool) -> Tuple[float, Optional[float]]:
-        """``(offset, duration)`` in seconds; ``(0, None)`` reads everything."""
-        if duration <= self.max_seconds:
-            return 0.0, None
-        if not train:
-            return 0.0, self.max_seconds
-        gen = torch.Generator().manual_seed(step_seed(self.seed, self.epoch, zlib.crc32(utt_id.encode())))
-        offset = float(torch.rand((), generator=gen)) * (duration - self.max_seconds)
-        return offset, self.max_seconds
-
 
 class JEPABrain(sb.Brain):
     """JEPA pretraining: context encoder + predictor, EMA target encoder."""
@@ -215,99 +180,9 @@ class JEPABrain(sb.Brain):
             )
 
 
-def merge_manifests(csvs: List[str], output: str) -> str:
-    """Writes the rows of several manifests (audio columns only) into one CSV."""
-    rows = []
-    for path in csvs:
-        with open(path, newline="", encoding="utf-8") as stream:
-            rows += [{k: row[k] for k in MANIFEST_COLUMNS} for row in csv.DictReader(stream)]
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return output
-
-
-def prepare_manifests(hparams: dict) -> None:
-    """Runs the prepare scripts and merges their CSVs into train / valid manifests."""
-    splits = list(hparams["train_splits"]) + list(hparams["valid_splits"])
-    paths = prepare_librispeech(
-        hparams["data_folder"], hparams["save_folder"], splits, skip_prep=hparams["skip_prep"]
-    )
-    train = [paths[s] for s in hparams["train_splits"]]
-    if hparams["unlabelled_folder"]:
-        train.append(
-            prepare_unlabelled(
-                hparams["unlabelled_folder"],
-                hparams["save_folder"],
-                hparams["unlabelled_name"],
-                skip_prep=hparams["skip_prep"],
-            )
-        )
-    merge_manifests(train, hparams["train_csv"])
-    merge_manifests([paths[s] for s in hparams["valid_splits"]], hparams["valid_csv"])
-
-
-def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDataset]:
-    """Datasets that read a crop of each file, downmixed and resampled to ``sample_rate``."""
-    plan = hparams["crop_plan"]
-
-    def make_pipeline(train: bool):
-        @sb.utils.data_pipeline.takes("id", "wav", "duration")
-        @sb.utils.data_pipeline.provides("sig")
-        def audio_pipeline(utt_id, wav, duration):
-            offset, length = plan.window(utt_id, float(duration), train)
-            return load_audio(wav, sample_rate, offset, length).wav
-
-        return audio_pipeline
-
-    datasets = {}
-    for name in ("train", "valid"):
-        dataset = DynamicItemDataset.from_csv(hparams[f"{name}_csv"])
-        dataset = dataset.filtered_sorted(
-            key_min_value={"duration": hparams["min_duration"]},
-            sort_key="duration" if hparams["sorting"] != "random" or name == "valid" else None,
-            reverse=hparams["sorting"] == "descending",
-        )
-        if len(dataset) == 0:
-            raise ValueError(
-                f"no {name} utterance is at least {hparams['min_duration']} s long "
-                f"({hparams[f'{name}_csv']})"
-            )
-        sb.dataio.dataset.add_dynamic_item([dataset], make_pipeline(name == "train"))
-        sb.dataio.dataset.set_output_keys([dataset], ["id", "sig"])
-        datasets[name] = dataset
-    return datasets
-
-
-def loader_options(hparams: dict, train_set: DynamicItemDataset):
-    """Dataloader keyword arguments: fixed-size or dynamic batches."""
-    train = {"num_workers": hparams["num_workers"]}
-    if hparams["dynamic_batching"]:
-        train["batch_sampler"] = DynamicBatchSampler(
-            train_set,
-            max_batch_length=hparams["max_batch_length"],
-            num_buckets=hparams["num_buckets"],
-            length_func=lambda item: min(float(item["duration"]), hparams["max_crop_seconds"]),
-            shuffle=hparams["sorting"] == "random",
-            batch_ordering="random" if hparams["sorting"] == "random" else hparams["sorting"],
-        )
-    else:
-        train["batch_size"] = hparams["batch_size"]
-        train["shuffle"] = hparams["sorting"] == "random"
-    valid = {"batch_size": hparams["valid_batch_size"], "num_workers": hparams["num_workers"]}
-    return train, valid
-
-
 def main(argv: Optional[List[str]] = None) -> JEPABrain:
     """Prepares the data and trains; returns the trained ``JEPABrain``."""
-    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
-    # speechbrain 1.1.2 parses --optimizer_step_limit (Optional[int]) as a string
-    if isinstance(run_opts.get("optimizer_step_limit"), str):
-        run_opts = dataclasses.replace(
-            run_opts, optimizer_step_limit=int(run_opts.optimizer_step_limit)
-        )
+    hparams_file, run_opts, overrides = parse_arguments(argv)
     with open(hparams_file, encoding="utf-8") as stream:
         hparams = load_hyperpyyaml(stream, overrides)
     sb.utils.distributed.ddp_init_group(run_opts)

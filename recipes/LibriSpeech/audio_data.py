@@ -1,0 +1,145 @@
+"""Audio data for the LibriSpeech recipes: manifests, crops, datasets, loaders.
+
+Shared by the Stage-1 (``pretrain_jepa.py``) and Stage-2 (``train_codec.py``)
+training scripts; the manifests come from ``librispeech_prepare.py``.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import csv
+import zlib
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import speechbrain as sb
+import torch
+from speechbrain.dataio.dataset import DynamicItemDataset
+from speechbrain.dataio.sampler import DynamicBatchSampler
+
+from jepa_tokenizer.audio import load_audio
+from librispeech_prepare import prepare_librispeech, prepare_unlabelled
+
+__all__ = [
+    "step_seed",
+    "CropPlan",
+    "merge_manifests",
+    "prepare_manifests",
+    "dataio_prepare",
+    "loader_options",
+]
+
+MANIFEST_COLUMNS = ["ID", "duration", "wav", "spk_id"]
+
+
+def step_seed(*parts: int) -> int:
+    """A seed from integers (seed, step, rank...): resumed runs draw what
+    uninterrupted ones drew (tuples of ints hash the same in every process)."""
+    return hash(tuple(parts)) % (2**63)
+
+
+class CropPlan:
+    """Where each utterance is cropped: a random window of at most
+    ``max_seconds`` in training, seeded by the seed, the epoch and the
+    utterance id (so a resumed run crops as the uninterrupted one did), and
+    the first window in validation. Only the window is decoded."""
+
+    def __init__(self, seed: int, max_seconds: float):
+        self.seed = seed
+        self.max_seconds = max_seconds
+        self.epoch = 0  # set by the Brain at the start of each training epoch
+
+    def window(self, utt_id: str, duration: float, train: bool) -> Tuple[float, Optional[float]]:
+        """``(offset, duration)`` in seconds; ``(0, None)`` reads everything."""
+        if duration <= self.max_seconds:
+            return 0.0, None
+        if not train:
+            return 0.0, self.max_seconds
+        gen = torch.Generator().manual_seed(step_seed(self.seed, self.epoch, zlib.crc32(utt_id.encode())))
+        offset = float(torch.rand((), generator=gen)) * (duration - self.max_seconds)
+        return offset, self.max_seconds
+
+
+def merge_manifests(csvs: List[str], output: str) -> str:
+    """Writes the rows of several manifests (audio columns only) into one CSV."""
+    rows = []
+    for path in csvs:
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows += [{k: row[k] for k in MANIFEST_COLUMNS} for row in csv.DictReader(stream)]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return output
+
+
+def prepare_manifests(hparams: dict) -> None:
+    """Runs the prepare scripts and merges their CSVs into train / valid manifests."""
+    splits = list(hparams["train_splits"]) + list(hparams["valid_splits"])
+    paths = prepare_librispeech(
+        hparams["data_folder"], hparams["save_folder"], splits, skip_prep=hparams["skip_prep"]
+    )
+    train = [paths[s] for s in hparams["train_splits"]]
+    if hparams["unlabelled_folder"]:
+        train.append(
+            prepare_unlabelled(
+                hparams["unlabelled_folder"],
+                hparams["save_folder"],
+                hparams["unlabelled_name"],
+                skip_prep=hparams["skip_prep"],
+            )
+        )
+    merge_manifests(train, hparams["train_csv"])
+    merge_manifests([paths[s] for s in hparams["valid_splits"]], hparams["valid_csv"])
+
+
+def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDataset]:
+    """Datasets that read a crop of each file, downmixed and resampled to ``sample_rate``."""
+    plan = hparams["crop_plan"]
+
+    def make_pipeline(train: bool):
+        @sb.utils.data_pipeline.takes("id", "wav", "duration")
+        @sb.utils.data_pipeline.provides("sig")
+        def audio_pipeline(utt_id, wav, duration):
+            offset, length = plan.window(utt_id, float(duration), train)
+            return load_audio(wav, sample_rate, offset, length).wav
+
+        return audio_pipeline
+
+    datasets = {}
+    for name in ("train", "valid"):
+        dataset = DynamicItemDataset.from_csv(hparams[f"{name}_csv"])
+        dataset = dataset.filtered_sorted(
+            key_min_value={"duration": hparams["min_duration"]},
+            sort_key="duration" if hparams["sorting"] != "random" or name == "valid" else None,
+            reverse=hparams["sorting"] == "descending",
+        )
+        if len(dataset) == 0:
+            raise ValueError(
+                f"no {name} utterance is at least {hparams['min_duration']} s long "
+                f"({hparams[f'{name}_csv']})"
+            )
+        sb.dataio.dataset.add_dynamic_item([dataset], make_pipeline(name == "train"))
+        sb.dataio.dataset.set_output_keys([dataset], ["id", "sig"])
+        datasets[name] = dataset
+    return datasets
+
+
+def loader_options(hparams: dict, train_set: DynamicItemDataset):
+    """Dataloader keyword arguments: fixed-size or dynamic batches."""
+    train = {"num_workers": hparams["num_workers"]}
+    if hparams["dynamic_batching"]:
+        train["batch_sampler"] = DynamicBatchSampler(
+            train_set,
+            max_batch_length=hparams["max_batch_length"],
+            num_buckets=hparams["num_buckets"],
+            length_func=lambda item: min(float(item["duration"]), hparams["max_crop_seconds"]),
+            shuffle=hparams["sorting"] == "random",
+            batch_ordering="random" if hparams["sorting"] == "random" else hparams["sorting"],
+        )
+    else:
+        train["batch_size"] = hparams["batch_size"]
+        train["shuffle"] = hparams["sorting"] == "random"
+    valid = {"batch_size": hparams["valid_batch_size"], "num_workers": hparams["num_workers"]}
+    return train, valid
