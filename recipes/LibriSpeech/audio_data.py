@@ -23,6 +23,7 @@ from librispeech_prepare import prepare_librispeech, prepare_unlabelled
 __all__ = [
     "step_seed",
     "CropPlan",
+    "start_training_epoch",
     "merge_manifests",
     "prepare_manifests",
     "dataio_prepare",
@@ -58,6 +59,14 @@ class CropPlan:
         gen = torch.Generator().manual_seed(step_seed(self.seed, self.epoch, zlib.crc32(utt_id.encode())))
         offset = float(torch.rand((), generator=gen)) * (duration - self.max_seconds)
         return offset, self.max_seconds
+
+
+def start_training_epoch(hparams, epoch: int) -> None:
+    """New crops and, for dynamic batches, new batches for a training epoch
+    (SpeechBrain sets the epoch only on samplers it made itself)."""
+    hparams.crop_plan.epoch = epoch
+    if hparams.train_batch_sampler is not None:
+        hparams.train_batch_sampler.set_epoch(epoch)
 
 
 def merge_manifests(csvs: List[str], output: str) -> str:

@@ -38,6 +38,7 @@ from audio_data import (  # noqa: E402
     dataio_prepare,
     loader_options,
     prepare_manifests,
+    start_training_epoch,
     step_seed,
 )
 
@@ -131,10 +132,7 @@ class JEPABrain(sb.Brain):
         """Resets the statistics; new crops and batches for each training epoch."""
         self.spread = {"pred_std": [], "target_std": []}
         if stage == sb.Stage.TRAIN and epoch is not None:
-            self.hparams.crop_plan.epoch = epoch
-            sampler = self.hparams.train_batch_sampler
-            if sampler is not None:
-                sampler.set_epoch(epoch)  # SpeechBrain does this only for its own samplers
+            start_training_epoch(self.hparams, epoch)
 
     def _should_save_intra_epoch_ckpt(self, last_ckpt_time, steps_since_ckpt):
         """Never inside a gradient-accumulation window (its gradients would be lost)."""

@@ -1,0 +1,104 @@
+"""The Stage-2 codec recipe on the embedded corpus (tiny model, CPU), and
+loading a Stage-1 encoder checkpoint."""
+
+import copy
+import importlib.util
+
+import pytest
+import torch
+
+from jepa_tokenizer.config import load_model_config
+from jepa_tokenizer.embedded_corpus import corpus_path
+from jepa_tokenizer.training import load_encoder_weights
+
+from conftest import HPARAMS, REPO
+
+RECIPE = REPO / "recipes" / "LibriSpeech" / "train_codec.py"
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("train_codec", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def codec_args(output, *extra):
+    # 1-s segments and 2 steps keep SpeechBrain's 70M-parameter discriminator affordable on CPU
+    return [
+        str(HPARAMS / "train_codec.yaml"),
+        "--model_config", str(HPARAMS / "jepa_tiny.yaml"),
+        "--data_folder", str(corpus_path()),
+        "--train_splits", "[train]", "--valid_splits", "[valid]",
+        "--output_folder", str(output), "--device", "cpu", "--num_workers", "0",
+        "--noprogressbar", "--batch_size", "2", "--max_crop_seconds", "1.0",
+        "--number_of_epochs", "1", "--optimizer_step_limit", "2",
+        "--discriminator_start_step", "1", "--metrics_max_utterances", "2",
+        "--num_samples_to_save", "1", "--log_interval_steps", "1",
+        *extra,
+    ]
+
+
+def _snapshot(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _changed(before, module):
+    return any(not torch.equal(before[k], v) for k, v in module.state_dict().items())
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_generator_and_discriminator_steps(recipe, tmp_path, monkeypatch, freeze):
+    """Losses are finite; the decoder and discriminator learn; the encoder
+    learns only when it is not frozen."""
+    initial = {}
+    original_build = recipe.build_codec
+
+    def remember(hparams):
+        codec = original_build(hparams)
+        initial.update(encoder=_snapshot(codec.encoder), decoder=_snapshot(codec.decoder),
+                       discriminator=_snapshot(hparams["discriminator"]))
+        return codec
+
+    monkeypatch.setattr(recipe, "build_codec", remember)
+    brain = recipe.main(codec_args(tmp_path, "--freeze_encoder", str(freeze)))
+    codec = brain.modules.codec
+    assert brain.optimizer_step == 2
+    assert _changed(initial["decoder"], codec.decoder)
+    assert _changed(initial["discriminator"], brain.modules.discriminator)
+    assert _changed(initial["encoder"], codec.encoder) == (not freeze)
+    log = (tmp_path / "train_log.txt").read_text()
+    for key in ("D_loss", "G_adv", "G_fm", "G_stft", "valid stft_distance", "valid mel_distance"):
+        assert key in log
+    stats = brain.last_stats
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    assert list((tmp_path / "samples" / "epoch_1").glob("*_reconstructed.wav"))
+    assert list((tmp_path / "save").glob("CKPT*/optimizer_d.ckpt"))
+
+
+def test_stage1_checkpoint_loading_and_errors(tmp_path):
+    model = load_model_config("jepa_tiny.yaml")
+    encoder = model["encoder"]
+    trained = copy.deepcopy(encoder)
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(1.0)
+    folder = tmp_path / "save" / "CKPT+2026-01-01+00-00-00+00"
+    folder.mkdir(parents=True)
+    torch.save(trained.state_dict(), folder / "target_encoder.ckpt")
+    loaded = load_encoder_weights(encoder, tmp_path / "save")
+    assert loaded == folder / "target_encoder.ckpt"
+    assert all(torch.equal(a, b) for a, b in zip(encoder.state_dict().values(), trained.state_dict().values()))
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_encoder_weights(encoder, tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="encoder.ckpt"):
+        load_encoder_weights(encoder, tmp_path / "save", key="encoder")
+    bigger = load_model_config("jepa_tiny.yaml", {"base": {"reference": {"code_dim": 32}}})["encoder"]
+    with pytest.raises(ValueError, match=r"bottleneck.weight: checkpoint \(16, 32, 1\) vs model \(32, 32, 1\)"):
+        load_encoder_weights(bigger, folder / "target_encoder.ckpt")
+
+
+def test_sample_rate_mismatch_is_a_clear_error(recipe, tmp_path):
+    with pytest.raises(ValueError, match="runs at 16000"):
+        recipe.main(codec_args(tmp_path, "--sample_rate", "24000"))
