@@ -7,8 +7,10 @@ import importlib.util
 import pytest
 import torch
 
+from jepa_tokenizer.audio import load_audio
 from jepa_tokenizer.config import load_model_config
 from jepa_tokenizer.embedded_corpus import corpus_path
+from jepa_tokenizer.inference import JEPATokenizer
 from jepa_tokenizer.training import load_encoder_weights
 
 from conftest import HPARAMS, REPO
@@ -75,6 +77,14 @@ def test_generator_and_discriminator_steps(recipe, tmp_path, monkeypatch, freeze
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
     assert list((tmp_path / "samples" / "epoch_1").glob("*_reconstructed.wav"))
     assert list((tmp_path / "save").glob("CKPT*/optimizer_d.ckpt"))
+    # the exported folder reloads on its own and gives the same tokens
+    tokenizer = JEPATokenizer.from_hparams(source=str(tmp_path / "model"), savedir=str(tmp_path / "loaded"))
+    wav = load_audio(next(corpus_path().glob("test/*/*/*.flac")), 16000).wav.unsqueeze(0)
+    codec.eval()
+    with torch.no_grad():
+        expected = codec.encode(wav)
+    assert torch.equal(tokenizer.encode_batch(wav).cpu(), expected)
+    assert "!include" not in (tmp_path / "model" / "hyperparams.yaml").read_text()
 
 
 def test_stage1_checkpoint_loading_and_errors(tmp_path):

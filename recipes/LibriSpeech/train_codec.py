@@ -7,7 +7,9 @@ SpeechBrain's multi-period + multi-scale discriminator have one optimizer
 each; the discriminator and the adversarial terms start after
 ``discriminator_start_step`` optimizer steps. Validation reports
 reconstruction metrics (``jepa_tokenizer.metrics``) and saves a few example
-wavs each epoch.
+wavs each epoch. At the end the codec is exported as a self-contained
+pretrained-model folder (``export_folder``) that
+``jepa_tokenizer.inference.JEPATokenizer.from_hparams`` loads.
 
 Run (see hparams/train_codec.yaml for more)::
 
@@ -29,6 +31,7 @@ from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.audio import save_audio
+from jepa_tokenizer.export import export_codec
 from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
 from jepa_tokenizer.training import load_encoder_weights, parse_arguments, unwrap
 from jepa_tokenizer.validation import relative_to_absolute, steps_mask
@@ -237,6 +240,17 @@ def main(argv: Optional[List[str]] = None) -> CodecBrain:
         train_loader_kwargs=train_opts,
         valid_loader_kwargs=valid_opts,
     )
+    run_on_main(
+        export_codec,
+        kwargs={
+            "codec": unwrap(brain.modules.codec),
+            "folder": hparams["export_folder"],
+            "model_config": hparams["model_config"],
+            "overrides": {"use_daam": hparams["use_daam"]},
+        },
+    )
+    if if_main_process():
+        logger.info("Exported the codec to %s", hparams["export_folder"])
     return brain
 
 

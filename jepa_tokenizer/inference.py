@@ -1,0 +1,117 @@
+"""``JEPATokenizer``: the SpeechBrain pretrained-model interface of a trained codec.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+from pathlib import Path
+from typing import NamedTuple, Optional, Union
+
+import torch
+from speechbrain.inference.interfaces import Pretrained
+
+from jepa_tokenizer.audio import load_audio, save_audio
+
+__all__ = ["EncodedAudio", "JEPATokenizer"]
+
+
+class EncodedAudio(NamedTuple):
+    """Tokens of one file and what was done to its audio first."""
+
+    tokens: torch.Tensor  # [N, tokens_per_frame] int64
+    num_samples: int  # samples at the model's rate, before padding to whole frames
+    conversion: str  # e.g. "downmixed 2 channels to mono, resampled 44100 -> 16000 Hz"
+
+
+class JEPATokenizer(Pretrained):
+    """Audio to tokens and back with an exported codec folder.
+
+    ``JEPATokenizer.from_hparams(source=<folder>)`` loads the folder written by
+    ``jepa_tokenizer.export.export_codec`` (or by the codec recipe).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from jepa_tokenizer.config import load_model_config
+    >>> from jepa_tokenizer.export import export_codec
+    >>> folder = export_codec(load_model_config("jepa_tiny.yaml")["codec"],
+    ...                       tempfile.mkdtemp(), "jepa_tiny.yaml")
+    >>> tok = JEPATokenizer.from_hparams(source=str(folder), savedir=tempfile.mkdtemp())
+    >>> tokens = tok.encode_batch(torch.randn(2, 16000) * 0.1)
+    >>> tokens.shape, tok.decode_batch(tokens).shape
+    (torch.Size([2, 3, 3]), torch.Size([2, 19200]))
+    >>> tok.unflatten(tok.flatten(tokens)).equal(tokens)
+    True
+    """
+
+    MODULES_NEEDED = ["codec"]
+
+    @property
+    def codec(self):
+        """The loaded ``JEPACodec``."""
+        return self.mods.codec
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate of the audio in and out."""
+        return self.codec.sample_rate
+
+    @property
+    def tokens_per_frame(self) -> int:
+        """Tokens per frame."""
+        return self.codec.tokens_per_frame
+
+    @torch.no_grad()
+    def encode_batch(self, wavs: torch.Tensor, wav_lens: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``[B, T]`` audio at ``sample_rate`` -> ``[B, N, tokens_per_frame]`` int64."""
+        wavs = wavs.to(self.device)
+        if wav_lens is not None:
+            wav_lens = wav_lens.to(self.device)
+        return self.codec.encode(wavs, wav_lens)
+
+    @torch.no_grad()
+    def decode_batch(
+        self,
+        tokens: torch.Tensor,
+        lens: Optional[torch.Tensor] = None,
+        num_samples: Optional[int] = None,
+    ) -> torch.Tensor:
+        """``[B, N, tokens_per_frame]`` tokens -> ``[B, N * hop]`` audio (or ``num_samples``)."""
+        return self.codec.decode(tokens.to(self.device), lens, num_samples)
+
+    def encode_file(self, path: Union[str, Path]) -> EncodedAudio:
+        """Tokens of an audio file of any rate or channel count (converted first)."""
+        audio = load_audio(path, self.sample_rate)
+        tokens = self.encode_batch(audio.wav.unsqueeze(0))[0].cpu()
+        return EncodedAudio(tokens, audio.wav.numel(), audio.describe())
+
+    def decode_to_file(
+        self,
+        tokens: torch.Tensor,
+        path: Union[str, Path],
+        num_samples: Optional[int] = None,
+    ) -> Path:
+        """Decodes ``[N, K]`` (or ``[1, N, K]``) tokens into an audio file."""
+        if tokens.dim() == 2:
+            tokens = tokens.unsqueeze(0)
+        if tokens.dim() != 3 or tokens.shape[0] != 1:
+            raise ValueError(f"decode_to_file takes one item: [N, K] or [1, N, K]; got {tuple(tokens.shape)}")
+        wav = self.decode_batch(tokens, num_samples=num_samples)[0]
+        save_audio(path, wav.cpu(), self.sample_rate)
+        return Path(path)
+
+    def flatten(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``[B, N, K]`` -> ``[B, N * K]``, frame by frame (for language models)."""
+        self.codec.packer.check_tokens(tokens)
+        return tokens.reshape(tokens.shape[0], -1)
+
+    def unflatten(self, flat: torch.Tensor) -> torch.Tensor:
+        """``[B, N * K]`` -> ``[B, N, K]``; a length that is not whole frames is an error."""
+        k = self.tokens_per_frame
+        if flat.dim() != 2 or flat.shape[1] % k:
+            raise ValueError(
+                f"flat tokens must have shape [batch, frames * {k}]; got {tuple(flat.shape)}"
+            )
+        tokens = flat.reshape(flat.shape[0], -1, k)
+        self.codec.packer.check_tokens(tokens)
+        return tokens

@@ -1,0 +1,57 @@
+"""JEPATokenizer: reload of an exported folder, files in and out, flat views."""
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from jepa_tokenizer.config import load_model_config
+from jepa_tokenizer.export import export_codec
+from jepa_tokenizer.inference import JEPATokenizer
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    torch.manual_seed(0)
+    codec = load_model_config("jepa_tiny.yaml", {"use_daam": False})["codec"].eval()
+    folder = export_codec(codec, tmp_path_factory.mktemp("model"), "jepa_tiny.yaml", {"use_daam": False})
+    tokenizer = JEPATokenizer.from_hparams(source=str(folder), savedir=str(tmp_path_factory.mktemp("saved")))
+    return codec, tokenizer
+
+
+def test_reloaded_folder_gives_identical_tokens_and_audio(exported):
+    codec, tokenizer = exported
+    assert tokenizer.codec.encoder.blocks[0].gate is None  # the override travelled with the export
+    wav = torch.randn(2, 20000) * 0.1
+    with torch.no_grad():
+        tokens = codec.encode(wav)
+        assert torch.equal(tokenizer.encode_batch(wav), tokens)
+        assert torch.allclose(tokenizer.decode_batch(tokens), codec.decode(tokens), atol=1e-6)
+
+
+def test_file_of_any_rate_and_channels(exported, tmp_path):
+    _, tokenizer = exported
+    t = np.arange(2 * 44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)], axis=1) * 0.3
+    soundfile.write(tmp_path / "in.wav", stereo, 44100)
+    encoded = tokenizer.encode_file(tmp_path / "in.wav")
+    assert encoded.num_samples == 32000 and encoded.tokens.shape == (5, 3)
+    assert "downmixed 2 channels" in encoded.conversion and "44100 -> 16000" in encoded.conversion
+    out = tokenizer.decode_to_file(encoded.tokens, tmp_path / "out.wav", num_samples=encoded.num_samples)
+    info = soundfile.info(str(out))
+    assert info.samplerate == 16000 and info.frames == 32000
+
+
+def test_flat_view_and_its_errors(exported):
+    _, tokenizer = exported
+    tokens = tokenizer.encode_batch(torch.randn(1, 30000) * 0.1)
+    flat = tokenizer.flatten(tokens)
+    assert flat.shape == (1, tokens.shape[1] * 3)
+    assert torch.equal(flat[0, :3], tokens[0, 0])  # frame by frame
+    assert torch.equal(tokenizer.unflatten(flat), tokens)
+    with pytest.raises(ValueError, match="frames \\* 3"):
+        tokenizer.unflatten(flat[:, :-1])
+    with pytest.raises(ValueError, match="out of range"):
+        tokenizer.unflatten(torch.full_like(flat, 20000))
+    with pytest.raises(ValueError, match="one item"):
+        tokenizer.decode_to_file(torch.cat([tokens, tokens]), "unused.wav")
