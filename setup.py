@@ -36,5 +36,6 @@ setup(
         "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
         "bench": ["transformers>=4.40"],
     },
+    entry_points={"console_scripts": ["jepa-tokenizer = jepa_tokenizer.cli:main"]},
     license="Apache-2.0",
 )

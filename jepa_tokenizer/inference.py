@@ -11,6 +11,7 @@ import torch
 from speechbrain.inference.interfaces import Pretrained
 
 from jepa_tokenizer.audio import load_audio, save_audio
+from jepa_tokenizer.token_file import codec_header, load_tokens, model_fingerprint, save_tokens
 
 __all__ = ["EncodedAudio", "JEPATokenizer"]
 
@@ -99,6 +100,35 @@ class JEPATokenizer(Pretrained):
         wav = self.decode_batch(tokens, num_samples=num_samples)[0]
         save_audio(path, wav.cpu(), self.sample_rate)
         return Path(path)
+
+    @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the loaded weights, stored in token files."""
+        if getattr(self, "_fingerprint", None) is None:
+            self._fingerprint = model_fingerprint(self.codec)
+        return self._fingerprint
+
+    def encode_to_token_file(self, audio_path: Union[str, Path], token_path: Union[str, Path]) -> EncodedAudio:
+        """Encodes an audio file and writes a token file (see ``token_file``)."""
+        encoded = self.encode_file(audio_path)
+        header = codec_header(self.codec, encoded.num_samples, str(getattr(self, "source", "")))
+        header["fingerprint"] = self.fingerprint
+        header["conversion"] = encoded.conversion
+        save_tokens(token_path, encoded.tokens, header)
+        return encoded
+
+    def decode_token_file(self, token_path: Union[str, Path], audio_path: Union[str, Path]) -> Path:
+        """Decodes a token file made by this model into an audio file of the
+        original length; a file made by another model is an error."""
+        loaded = load_tokens(token_path)
+        made_by = loaded.header.get("fingerprint")
+        if made_by != self.fingerprint:
+            raise ValueError(
+                f"{token_path} was made by model {made_by} "
+                f"({loaded.header.get('model_source') or 'unknown folder'}); "
+                f"this is model {self.fingerprint}"
+            )
+        return self.decode_to_file(loaded.tokens, audio_path, num_samples=loaded.header["num_samples"])
 
     def flatten(self, tokens: torch.Tensor) -> torch.Tensor:
         """``[B, N, K]`` -> ``[B, N * K]``, frame by frame (for language models)."""

@@ -1,0 +1,151 @@
+"""The ``jepa-tokenizer`` command line.
+
+::
+
+    jepa-tokenizer encode IN_AUDIO OUT_TOKENS --model DIR   # files or folders
+    jepa-tokenizer decode IN_TOKENS OUT_WAV [--model DIR]   # files or folders
+    jepa-tokenizer info IN_TOKENS
+    jepa-tokenizer eval --model DIR AUDIO_DIR                # reconstruction metrics
+
+Token files end in ``.jtok`` (see ``jepa_tokenizer.token_file``). Decoding
+without ``--model`` uses the model folder recorded in the token file.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
+
+import torch
+from tqdm import tqdm
+
+__all__ = ["main", "AUDIO_SUFFIXES", "TOKEN_SUFFIX"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+TOKEN_SUFFIX = ".jtok"
+
+
+def _load(model: str, device: str):
+    from jepa_tokenizer.inference import JEPATokenizer
+
+    if not (Path(model) / "hyperparams.yaml").is_file():
+        raise SystemExit(f"error: {model} is not a model folder (no hyperparams.yaml)")
+    tokenizer = JEPATokenizer.from_hparams(
+        source=str(Path(model).resolve()),
+        savedir=tempfile.mkdtemp(prefix="jepa-tokenizer-"),
+        run_opts={"device": device},
+    )
+    tokenizer.source = str(Path(model).resolve())
+    return tokenizer
+
+
+def _pairs(src: Path, dst: Path, suffixes: Iterable[str], new_suffix: str) -> List[Tuple[Path, Path]]:
+    """(input, output) pairs: one file, or every matching file under a folder."""
+    if src.is_file():
+        return [(src, dst)]
+    if not src.is_dir():
+        raise SystemExit(f"error: {src} does not exist")
+    files = sorted(p for p in src.rglob("*") if p.suffix.lower() in suffixes)
+    if not files:
+        raise SystemExit(f"error: no {'/'.join(suffixes)} files under {src}")
+    return [(f, (dst / f.relative_to(src)).with_suffix(new_suffix)) for f in files]
+
+
+def _run(pairs, action, what: str) -> None:
+    failures = 0
+    for src, dst in tqdm(pairs, desc=what, unit="file", disable=len(pairs) < 2):
+        try:
+            action(src, dst)
+        except ValueError as err:
+            if len(pairs) == 1:
+                raise SystemExit(f"error: {src}: {err}") from err
+            failures += 1
+            tqdm.write(f"{src}: {err}", file=sys.stderr)
+    if failures:
+        raise SystemExit(f"error: {failures} of {len(pairs)} files failed")
+
+
+def cmd_encode(args) -> None:
+    tokenizer = _load(args.model, args.device)
+    pairs = _pairs(Path(args.input), Path(args.output), AUDIO_SUFFIXES, TOKEN_SUFFIX)
+
+    def encode(src, dst):
+        encoded = tokenizer.encode_to_token_file(src, dst)
+        if len(pairs) == 1:
+            print(f"{src} -> {dst}: {tuple(encoded.tokens.shape)} tokens ({encoded.conversion})")
+
+    _run(pairs, encode, "encoding")
+
+
+def cmd_decode(args) -> None:
+    from jepa_tokenizer.token_file import load_tokens
+
+    pairs = _pairs(Path(args.input), Path(args.output), (TOKEN_SUFFIX,), ".wav")
+    model = args.model or load_tokens(pairs[0][0]).header.get("model_source")
+    if not model:
+        raise SystemExit("error: give --model (the token file does not name its model folder)")
+    tokenizer = _load(model, args.device)
+    _run(pairs, lambda src, dst: tokenizer.decode_token_file(src, dst), "decoding")
+
+
+def cmd_info(args) -> None:
+    from jepa_tokenizer.token_file import load_tokens
+
+    loaded = load_tokens(args.input)
+    header = dict(loaded.header)
+    header["seconds"] = round(header["num_samples"] / header["sample_rate"], 3)
+    print(json.dumps(header, indent=2, sort_keys=True))
+
+
+def cmd_eval(args) -> None:
+    from jepa_tokenizer.audio import load_audio
+    from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
+
+    tokenizer = _load(args.model, args.device)
+    files = [src for src, _ in _pairs(Path(args.audio), Path("."), AUDIO_SUFFIXES, ".wav")]
+    rows = []
+    for path in tqdm(files, desc="evaluating", unit="file"):
+        wav = load_audio(path, tokenizer.sample_rate).wav
+        with torch.no_grad():
+            tokens = tokenizer.encode_batch(wav.unsqueeze(0))
+            recon = tokenizer.decode_batch(tokens, num_samples=wav.numel())[0].cpu()
+        rows.append(reconstruction_metrics(wav, recon, tokenizer.sample_rate))
+    averages = average_metrics(rows)
+    print(f"{len(files)} files, {tokenizer.codec.tokens_per_second:g} tokens/s, "
+          f"{tokenizer.codec.bitrate:g} bit/s")
+    for key, value in averages.items():
+        print(f"{key:>14}: {value:.4f}")
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point of ``jepa-tokenizer``."""
+    parser = argparse.ArgumentParser(prog="jepa-tokenizer", description="JEPA speech tokenizer")
+    parser.add_argument("--device", default="cpu", help="e.g. cpu or cuda:0")
+    sub = parser.add_subparsers(dest="command", required=True)
+    enc = sub.add_parser("encode", help="audio file or folder -> token files")
+    enc.add_argument("input")
+    enc.add_argument("output")
+    enc.add_argument("--model", required=True, help="exported model folder")
+    dec = sub.add_parser("decode", help="token file or folder -> wav")
+    dec.add_argument("input")
+    dec.add_argument("output")
+    dec.add_argument("--model", help="model folder (default: the one recorded in the file)")
+    info = sub.add_parser("info", help="print a token file's header")
+    info.add_argument("input")
+    ev = sub.add_parser("eval", help="reconstruction metrics over an audio folder")
+    ev.add_argument("audio")
+    ev.add_argument("--model", required=True)
+    args = parser.parse_args(argv)
+    try:
+        {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "eval": cmd_eval}[args.command](args)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from err
+
+
+if __name__ == "__main__":
+    main()

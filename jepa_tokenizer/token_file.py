@@ -1,0 +1,127 @@
+"""A file format for tokens: what made them travels with them.
+
+Layout (little-endian)::
+
+    8 bytes   magic b"JEPATOK\\0"
+    2 bytes   format version (uint16)
+    4 bytes   header length H (uint32)
+    H bytes   header, UTF-8 JSON: fingerprint of the model, sample rate,
+              frame rate, radices, group size, tokens per frame, number of
+              frames, original number of samples, token dtype, model source
+    N*K*w     the tokens, row by row (uint16 when every token fits, else int32)
+    4 bytes   CRC-32 of everything above
+
+A wrong magic, an unknown version, a truncated or corrupt file, or decoding
+with another model is a clear error.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import hashlib
+import json
+import struct
+import zlib
+from pathlib import Path
+from typing import Any, Dict, NamedTuple, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["MAGIC", "VERSION", "TokenFile", "model_fingerprint", "codec_header", "save_tokens", "load_tokens"]
+
+MAGIC = b"JEPATOK\0"
+VERSION = 1
+_PREFIX = struct.Struct("<8sHI")
+_CRC = struct.Struct("<I")
+_DTYPES = {"uint16": np.dtype("<u2"), "int32": np.dtype("<i4")}
+
+
+class TokenFile(NamedTuple):
+    """Tokens ``[N, K]`` (int64) and the header they were saved with."""
+
+    tokens: torch.Tensor
+    header: Dict[str, Any]
+
+
+def model_fingerprint(codec: nn.Module) -> str:
+    """SHA-256 (first 16 hex digits) over the codec's tensors, names and shapes."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(codec.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def codec_header(codec, num_samples: int, source: str = "") -> Dict[str, Any]:
+    """The header fields describing ``codec`` (a ``JEPACodec``)."""
+    packer = codec.packer
+    return {
+        "fingerprint": model_fingerprint(codec),
+        "sample_rate": codec.sample_rate,
+        "frame_rate": codec.frame_rate,
+        "radices": packer.radix_table.flatten()[: packer.num_digits].tolist(),
+        "group_size": packer.group_size,
+        "tokens_per_frame": codec.tokens_per_frame,
+        "num_samples": int(num_samples),
+        "model_source": source,
+    }
+
+
+def save_tokens(path: Union[str, Path], tokens: torch.Tensor, header: Dict[str, Any]) -> Path:
+    """Writes ``[N, K]`` tokens with ``header`` (see ``codec_header``).
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.jtok")
+    >>> _ = save_tokens(path, torch.tensor([[1, 2], [3, 4]]), {"tokens_per_frame": 2})
+    >>> loaded = load_tokens(path)
+    >>> loaded.tokens.tolist(), loaded.header["num_frames"]
+    ([[1, 2], [3, 4]], 2)
+    """
+    if tokens.dim() != 2 or tokens.is_floating_point():
+        raise ValueError(f"save_tokens takes integer tokens [frames, tokens_per_frame]; got {tuple(tokens.shape)}")
+    if "tokens_per_frame" in header and tokens.shape[1] != header["tokens_per_frame"]:
+        raise ValueError(f"tokens have {tokens.shape[1]} per frame, the header says {header['tokens_per_frame']}")
+    values = tokens.detach().cpu().numpy()
+    kind = "uint16" if values.size == 0 or (values.min() >= 0 and values.max() < 2**16) else "int32"
+    header = {**header, "num_frames": int(tokens.shape[0]), "tokens_per_frame": int(tokens.shape[1]),
+              "dtype": kind}
+    blob = json.dumps(header, sort_keys=True).encode()
+    body = _PREFIX.pack(MAGIC, VERSION, len(blob)) + blob + values.astype(_DTYPES[kind]).tobytes()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body + _CRC.pack(zlib.crc32(body)))
+    return path
+
+
+def load_tokens(path: Union[str, Path]) -> TokenFile:
+    """Reads a token file, checking magic, version, length and checksum."""
+    path = Path(path)
+    data = path.read_bytes()
+    if len(data) < _PREFIX.size or data[:8] != MAGIC:
+        raise ValueError(f"{path} is not a JEPA token file (wrong magic bytes)")
+    _, version, header_len = _PREFIX.unpack_from(data)
+    if version != VERSION:
+        raise ValueError(f"{path} has token-file version {version}; this version reads {VERSION}")
+    start = _PREFIX.size + header_len
+    if len(data) < start + _CRC.size:
+        raise ValueError(f"{path} is truncated (its header is incomplete)")
+    try:
+        header = json.loads(data[_PREFIX.size : start].decode())
+        frames, per_frame, dtype = header["num_frames"], header["tokens_per_frame"], _DTYPES[header["dtype"]]
+    except (ValueError, KeyError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is corrupt: unreadable header ({err})") from err
+    end = start + frames * per_frame * dtype.itemsize
+    if len(data) != end + _CRC.size:
+        raise ValueError(
+            f"{path} is truncated or has trailing bytes: {len(data)} bytes, expected {end + _CRC.size}"
+        )
+    (stored,) = _CRC.unpack_from(data, end)
+    if zlib.crc32(data[:end]) != stored:
+        raise ValueError(f"{path} is corrupt (checksum mismatch)")
+    values = np.frombuffer(data[start:end], dtype=dtype).astype(np.int64).reshape(frames, per_frame)
+    return TokenFile(torch.from_numpy(values.copy()), header)

@@ -1,0 +1,85 @@
+"""Token files and the jepa-tokenizer command line, end to end."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import soundfile
+import torch
+
+from jepa_tokenizer.cli import main
+from jepa_tokenizer.config import load_model_config
+from jepa_tokenizer.export import export_codec
+from jepa_tokenizer.token_file import MAGIC, load_tokens, save_tokens
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folders = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
+        folders.append(export_codec(codec, tmp_path_factory.mktemp(f"model{seed}"), "jepa_tiny.yaml"))
+    return folders
+
+
+def test_encode_info_decode_eval_on_a_spoken_file(models, spoken_wav, tmp_path, capsys):
+    model = str(models[0])
+    main(["encode", str(spoken_wav), str(tmp_path / "s.jtok"), "--model", model])
+    assert "tokens" in capsys.readouterr().out
+    main(["info", str(tmp_path / "s.jtok")])
+    header = json.loads(capsys.readouterr().out)
+    original = soundfile.info(str(spoken_wav))
+    assert header["num_samples"] == -(-original.frames * 16000 // original.samplerate)  # resampled
+    assert header["tokens_per_frame"] == 3 and header["sample_rate"] == 16000
+    main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "s.wav")])  # model from the file
+    assert soundfile.info(str(tmp_path / "s.wav")).frames == header["num_samples"]
+    main(["eval", str(spoken_wav.parent), "--model", model])
+    out = capsys.readouterr().out
+    assert "1 files" in out and "mel_distance" in out
+
+
+def test_folders_and_the_installed_command(models, tmp_path):
+    audio = tmp_path / "audio" / "sub"
+    audio.mkdir(parents=True)
+    for i in range(2):
+        soundfile.write(audio / f"a{i}.flac", 0.1 * torch.randn(8000 + 999 * i).numpy(), 16000)
+    result = subprocess.run(
+        [sys.executable, "-m", "jepa_tokenizer.cli", "encode", str(tmp_path / "audio"),
+         str(tmp_path / "tokens"), "--model", str(models[0])],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "tokens" / "sub").iterdir()) == ["a0.jtok", "a1.jtok"]
+    main(["decode", str(tmp_path / "tokens"), str(tmp_path / "wavs"), "--model", str(models[0])])
+    assert soundfile.info(str(tmp_path / "wavs" / "sub" / "a1.wav")).frames == 8999
+
+
+def test_another_model_and_damaged_files_are_clear_errors(models, spoken_wav, tmp_path):
+    path = tmp_path / "s.jtok"
+    main(["encode", str(spoken_wav), str(path), "--model", str(models[0])])
+    with pytest.raises(SystemExit, match="was made by model"):
+        main(["decode", str(path), str(tmp_path / "x.wav"), "--model", str(models[1])])
+    data = path.read_bytes()
+    cases = {
+        "truncated": data[:-7],
+        "checksum": data[:-20] + bytes([data[-20] ^ 1]) + data[-19:],
+        "magic": b"NOTATOK\0" + data[8:],
+        "version": data[:8] + (9).to_bytes(2, "little") + data[10:],
+    }
+    for expected, damaged in cases.items():
+        bad = tmp_path / f"{expected}.jtok"
+        bad.write_bytes(damaged)
+        with pytest.raises(SystemExit, match=expected):
+            main(["info", str(bad)])
+    assert data[:8] == MAGIC
+
+
+def test_token_file_round_trip_and_wide_tokens(tmp_path):
+    tokens = torch.tensor([[0, 70000], [5, 6]])
+    save_tokens(tmp_path / "w.jtok", tokens, {"sample_rate": 16000, "num_samples": 9})
+    loaded = load_tokens(tmp_path / "w.jtok")
+    assert torch.equal(loaded.tokens, tokens) and loaded.header["dtype"] == "int32"
+    with pytest.raises(ValueError, match="integer tokens"):
+        save_tokens(tmp_path / "f.jtok", tokens.float(), {})
