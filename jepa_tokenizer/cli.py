@@ -75,7 +75,7 @@ def cmd_encode(args) -> None:
     pairs = _pairs(Path(args.input), Path(args.output), AUDIO_SUFFIXES, TOKEN_SUFFIX)
 
     def encode(src, dst):
-        encoded = tokenizer.encode_to_token_file(src, dst)
+        encoded = tokenizer.encode_to_token_file(src, dst, args.chunk_seconds)
         if len(pairs) == 1:
             print(f"{src} -> {dst}: {tuple(encoded.tokens.shape)} tokens ({encoded.conversion})")
 
@@ -90,7 +90,7 @@ def cmd_decode(args) -> None:
     if not model:
         raise SystemExit("error: give --model (the token file does not name its model folder)")
     tokenizer = _load(model, args.device)
-    _run(pairs, lambda src, dst: tokenizer.decode_token_file(src, dst), "decoding")
+    _run(pairs, lambda src, dst: tokenizer.decode_token_file(src, dst, args.chunk_frames), "decoding")
 
 
 def cmd_info(args) -> None:
@@ -131,10 +131,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     enc.add_argument("input")
     enc.add_argument("output")
     enc.add_argument("--model", required=True, help="exported model folder")
+    enc.add_argument("--chunk-seconds", type=float, default=None,
+                     help="encode long files in chunks of this length (bounded memory)")
     dec = sub.add_parser("decode", help="token file or folder -> wav")
     dec.add_argument("input")
     dec.add_argument("output")
     dec.add_argument("--model", help="model folder (default: the one recorded in the file)")
+    dec.add_argument("--chunk-frames", type=int, default=None,
+                     help="decode in chunks of this many frames (bounded memory, same audio)")
     info = sub.add_parser("info", help="print a token file's header")
     info.add_argument("input")
     ev = sub.add_parser("eval", help="reconstruction metrics over an audio folder")

@@ -4,10 +4,12 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import math
 from typing import NamedTuple, Optional
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from jepa_tokenizer.decoder import HiFiGANDecoder
 from jepa_tokenizer.encoder import JEPAEncoder
@@ -220,6 +222,75 @@ class JEPACodec(nn.Module):
                 )
             wav = wav[:, :num_samples]
         return wav
+
+    # ------------------------------------------------------- long audio
+    def decoder_context_frames(self) -> int:
+        """Frames on each side that decoding one frame depends on (the
+        decoder's receptive field): decoding in chunks with at least this
+        much context reproduces whole-file decoding."""
+        dec = self.decoder
+        field, jump = (dec.conv_in.kernel_size[0] - 1) / 2, 1.0  # in frames, one side
+        for up, mrf in zip(dec.ups, dec.mrfs):
+            jump /= up.stride[0]
+            field += (up.kernel_size[0] - 1) * jump
+            # the stacks of an MRF block run side by side: the widest counts
+            field += max(
+                sum((c.kernel_size[0] - 1) * c.dilation[0] for c in (*stack.convs1, *stack.convs2))
+                for stack in mrf.stacks
+            ) / 2 * jump
+        field += (dec.conv_out.kernel_size[0] - 1) / 2 * jump
+        return math.ceil(field) + 1
+
+    @torch.no_grad()
+    def encode_long(self, wav: torch.Tensor, chunk_frames: int, context_frames: int) -> torch.Tensor:
+        """Tokens ``[N, K]`` of one long ``[T]`` signal, encoded chunk by chunk.
+
+        Chunks of ``chunk_frames`` frames are encoded with ``context_frames``
+        of audio on each side (fewer at the ends), so memory is bounded by
+        ``chunk_frames + 2 * context_frames`` frames whatever the length.
+        The result has the whole file's ``N = ceil(T / hop)`` frames; it
+        equals whole-file encoding when the file fits in one chunk, and
+        otherwise differs where the encoder would have looked further than
+        the context (its Conformer attends to everything it is given).
+        """
+        if wav.dim() != 1:
+            raise ValueError(f"encode_long takes one signal [T]; got {tuple(wav.shape)}")
+        if chunk_frames < 1 or context_frames < 0:
+            raise ValueError("chunk_frames must be >= 1 and context_frames >= 0")
+        hop = self.hop_length
+        frames = -(-wav.numel() // hop)
+        wav = F.pad(wav, (0, frames * hop - wav.numel()))
+        pieces = []
+        for start in range(0, frames, chunk_frames):
+            end = min(start + chunk_frames, frames)
+            left, right = max(start - context_frames, 0), min(end + context_frames, frames)
+            tokens = self.encode(wav[left * hop : right * hop].unsqueeze(0))[0]
+            pieces.append(tokens[start - left : end - left])
+        return torch.cat(pieces)
+
+    @torch.no_grad()
+    def decode_long(
+        self,
+        tokens: torch.Tensor,
+        chunk_frames: int,
+        context_frames: Optional[int] = None,
+        num_samples: Optional[int] = None,
+    ) -> torch.Tensor:
+        """Audio ``[T]`` of ``[N, K]`` tokens, decoded chunk by chunk with
+        ``context_frames`` (default: the decoder's receptive field) on each
+        side; with enough context this equals whole-file decoding."""
+        if tokens.dim() != 2:
+            raise ValueError(f"decode_long takes one item [N, K]; got {tuple(tokens.shape)}")
+        context = self.decoder_context_frames() if context_frames is None else context_frames
+        hop, frames = self.hop_length, tokens.shape[0]
+        pieces = []
+        for start in range(0, frames, chunk_frames):
+            end = min(start + chunk_frames, frames)
+            left, right = max(start - context, 0), min(end + context, frames)
+            audio = self.decode(tokens[left:right].unsqueeze(0))[0]
+            pieces.append(audio[(start - left) * hop : (end - left) * hop])
+        wav = torch.cat(pieces)
+        return wav if num_samples is None else wav[:num_samples]
 
     # --------------------------------- SpeechBrain discrete-audio benchmark
     def _check_codebooks(self, num_codebooks: Optional[int]) -> None:

@@ -80,24 +80,46 @@ class JEPATokenizer(Pretrained):
         """``[B, N, tokens_per_frame]`` tokens -> ``[B, N * hop]`` audio (or ``num_samples``)."""
         return self.codec.decode(tokens.to(self.device), lens, num_samples)
 
-    def encode_file(self, path: Union[str, Path]) -> EncodedAudio:
-        """Tokens of an audio file of any rate or channel count (converted first)."""
+    def encode_file(
+        self,
+        path: Union[str, Path],
+        chunk_seconds: Optional[float] = None,
+        context_seconds: float = 4.0,
+    ) -> EncodedAudio:
+        """Tokens of an audio file of any rate or channel count (converted first).
+
+        With ``chunk_seconds``, long files are encoded chunk by chunk with
+        ``context_seconds`` of audio on each side, in bounded memory (see
+        ``JEPACodec.encode_long`` for how that relates to whole-file tokens).
+        """
         audio = load_audio(path, self.sample_rate)
-        tokens = self.encode_batch(audio.wav.unsqueeze(0))[0].cpu()
-        return EncodedAudio(tokens, audio.wav.numel(), audio.describe())
+        wav = audio.wav.to(self.device)
+        if chunk_seconds is None:
+            tokens = self.encode_batch(wav.unsqueeze(0))[0]
+        else:
+            rate = self.codec.frame_rate
+            tokens = self.codec.encode_long(
+                wav, max(1, round(chunk_seconds * rate)), round(context_seconds * rate)
+            )
+        return EncodedAudio(tokens.cpu(), audio.wav.numel(), audio.describe())
 
     def decode_to_file(
         self,
         tokens: torch.Tensor,
         path: Union[str, Path],
         num_samples: Optional[int] = None,
+        chunk_frames: Optional[int] = None,
     ) -> Path:
-        """Decodes ``[N, K]`` (or ``[1, N, K]``) tokens into an audio file."""
+        """Decodes ``[N, K]`` (or ``[1, N, K]``) tokens into an audio file
+        (chunk by chunk, in bounded memory, with ``chunk_frames``)."""
         if tokens.dim() == 2:
             tokens = tokens.unsqueeze(0)
         if tokens.dim() != 3 or tokens.shape[0] != 1:
             raise ValueError(f"decode_to_file takes one item: [N, K] or [1, N, K]; got {tuple(tokens.shape)}")
-        wav = self.decode_batch(tokens, num_samples=num_samples)[0]
+        if chunk_frames is None:
+            wav = self.decode_batch(tokens, num_samples=num_samples)[0]
+        else:  # exact: the decoder's receptive field is used as context
+            wav = self.codec.decode_long(tokens[0].to(self.device), chunk_frames, num_samples=num_samples)
         save_audio(path, wav.cpu(), self.sample_rate)
         return Path(path)
 
@@ -108,16 +130,26 @@ class JEPATokenizer(Pretrained):
             self._fingerprint = model_fingerprint(self.codec)
         return self._fingerprint
 
-    def encode_to_token_file(self, audio_path: Union[str, Path], token_path: Union[str, Path]) -> EncodedAudio:
+    def encode_to_token_file(
+        self,
+        audio_path: Union[str, Path],
+        token_path: Union[str, Path],
+        chunk_seconds: Optional[float] = None,
+    ) -> EncodedAudio:
         """Encodes an audio file and writes a token file (see ``token_file``)."""
-        encoded = self.encode_file(audio_path)
+        encoded = self.encode_file(audio_path, chunk_seconds)
         header = codec_header(self.codec, encoded.num_samples, str(getattr(self, "source", "")))
         header["fingerprint"] = self.fingerprint
         header["conversion"] = encoded.conversion
         save_tokens(token_path, encoded.tokens, header)
         return encoded
 
-    def decode_token_file(self, token_path: Union[str, Path], audio_path: Union[str, Path]) -> Path:
+    def decode_token_file(
+        self,
+        token_path: Union[str, Path],
+        audio_path: Union[str, Path],
+        chunk_frames: Optional[int] = None,
+    ) -> Path:
         """Decodes a token file made by this model into an audio file of the
         original length; a file made by another model is an error."""
         loaded = load_tokens(token_path)
@@ -128,7 +160,9 @@ class JEPATokenizer(Pretrained):
                 f"({loaded.header.get('model_source') or 'unknown folder'}); "
                 f"this is model {self.fingerprint}"
             )
-        return self.decode_to_file(loaded.tokens, audio_path, num_samples=loaded.header["num_samples"])
+        return self.decode_to_file(
+            loaded.tokens, audio_path, num_samples=loaded.header["num_samples"], chunk_frames=chunk_frames
+        )
 
     def flatten(self, tokens: torch.Tensor) -> torch.Tensor:
         """``[B, N, K]`` -> ``[B, N * K]``, frame by frame (for language models)."""

@@ -55,3 +55,32 @@ def test_flat_view_and_its_errors(exported):
         tokenizer.unflatten(torch.full_like(flat, 20000))
     with pytest.raises(ValueError, match="one item"):
         tokenizer.decode_to_file(torch.cat([tokens, tokens]), "unused.wav")
+
+
+def test_long_audio_in_chunks(exported, monkeypatch):
+    """Bounded memory: the encoder never sees more than chunk + 2 x context
+    frames; short files and decoding match whole-file results exactly."""
+    codec, _ = exported
+    hop = codec.hop_length
+    torch.manual_seed(2)
+    wav = 0.1 * torch.randn(60 * hop + 123)
+    seen = []
+    original = codec.encoder.forward
+
+    def spy(wavs, *args, **kwargs):
+        seen.append(wavs.shape[-1])
+        return original(wavs, *args, **kwargs)
+
+    monkeypatch.setattr(codec.encoder, "forward", spy)
+    with torch.no_grad():
+        whole = codec.encode(wav.unsqueeze(0))[0]
+        seen.clear()
+        chunked = codec.encode_long(wav, chunk_frames=10, context_frames=4)
+    assert chunked.shape == whole.shape == (61, 3)
+    assert max(seen) <= (10 + 2 * 4) * hop and len(seen) == 7
+    assert torch.equal(codec.encode_long(wav[: 5 * hop], 10, 4), codec.encode(wav[: 5 * hop].unsqueeze(0))[0])
+    with torch.no_grad():
+        audio = codec.decode(whole.unsqueeze(0))[0]
+    pieces = codec.decode_long(whole, chunk_frames=7)
+    assert torch.allclose(pieces, audio, atol=1e-5)
+    assert not torch.allclose(codec.decode_long(whole, chunk_frames=7, context_frames=0), audio, atol=1e-3)
