@@ -9,9 +9,9 @@ from jepa_tokenizer.conformer import ConformerStack
 from jepa_tokenizer.daam import DAAMGate
 from jepa_tokenizer.decoder import HiFiGANDecoder, MRFBlock
 from jepa_tokenizer.discriminators import (
-    HifiganDiscriminator,
-    MultiPeriodDiscriminator,
-    MultiScaleDiscriminator,
+    CodecDiscriminator,
+    PeriodDiscriminator,
+    ScaleDiscriminator,
 )
 from jepa_tokenizer.encoder import EncoderBlock, EncoderOutput, JEPAEncoder, ResidualUnit
 from jepa_tokenizer.fsq import FSQ, FSQOutput
@@ -44,9 +44,9 @@ __all__ = [
     "MixedRadixPacker",
     "MRFBlock",
     "HiFiGANDecoder",
-    "HifiganDiscriminator",
-    "MultiPeriodDiscriminator",
-    "MultiScaleDiscriminator",
+    "CodecDiscriminator",
+    "PeriodDiscriminator",
+    "ScaleDiscriminator",
     "MultiResolutionSTFTLoss",
     "CodecGeneratorLoss",
     "DiscriminatorLoss",
