@@ -108,14 +108,25 @@ def cmd_eval(args) -> None:
 
     tokenizer = _load(args.model, args.device)
     files = [src for src, _ in _pairs(Path(args.audio), Path("."), AUDIO_SUFFIXES, ".wav")]
-    rows = []
+    rows, agree, total = [], 0, 0
+    rate = tokenizer.codec.frame_rate
     for path in tqdm(files, desc="evaluating", unit="file"):
         wav = load_audio(path, tokenizer.sample_rate).wav
         with torch.no_grad():
             tokens = tokenizer.encode_batch(wav.unsqueeze(0))
             recon = tokenizer.decode_batch(tokens, num_samples=wav.numel())[0].cpu()
+            if args.chunk_seconds:
+                chunked = tokenizer.codec.encode_long(
+                    wav.to(tokenizer.device), max(1, round(args.chunk_seconds * rate)),
+                    round(args.context_seconds * rate),
+                )
+                agree += int((chunked == tokens[0]).sum())
+                total += chunked.numel()
         rows.append(reconstruction_metrics(wav, recon, tokenizer.sample_rate))
     averages = average_metrics(rows)
+    if total:
+        print(f"chunked tokens ({args.chunk_seconds:g} s chunks, {args.context_seconds:g} s context) "
+              f"equal to whole-file tokens: {100 * agree / total:.1f}%")
     print(f"{len(files)} files, {tokenizer.codec.tokens_per_second:g} tokens/s, "
           f"{tokenizer.codec.bitrate:g} bit/s")
     for key, value in averages.items():
@@ -144,6 +155,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     ev = sub.add_parser("eval", help="reconstruction metrics over an audio folder")
     ev.add_argument("audio")
     ev.add_argument("--model", required=True)
+    ev.add_argument("--chunk-seconds", type=float, default=None,
+                    help="also report how often chunked tokens equal whole-file tokens")
+    ev.add_argument("--context-seconds", type=float, default=4.0)
     args = parser.parse_args(argv)
     try:
         {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "eval": cmd_eval}[args.command](args)

@@ -35,9 +35,9 @@ def test_encode_info_decode_eval_on_a_spoken_file(models, spoken_wav, tmp_path, 
     assert header["tokens_per_frame"] == 3 and header["sample_rate"] == 16000
     main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "s.wav")])  # model from the file
     assert soundfile.info(str(tmp_path / "s.wav")).frames == header["num_samples"]
-    main(["eval", str(spoken_wav.parent), "--model", model])
+    main(["eval", str(spoken_wav.parent), "--model", model, "--chunk-seconds", "1", "--context-seconds", "0"])
     out = capsys.readouterr().out
-    assert "1 files" in out and "mel_distance" in out
+    assert "1 files" in out and "mel_distance" in out and "equal to whole-file tokens" in out
 
 
 def test_folders_and_the_installed_command(models, tmp_path):

@@ -3,6 +3,9 @@ loading a Stage-1 encoder checkpoint."""
 
 import copy
 import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -113,3 +116,20 @@ def test_stage1_checkpoint_loading_and_errors(tmp_path):
 def test_sample_rate_mismatch_is_a_clear_error(recipe, tmp_path):
     with pytest.raises(ValueError, match="runs at 16000"):
         recipe.main(codec_args(tmp_path, "--sample_rate", "24000"))
+
+
+def test_two_ranks_over_gloo_agree_after_training(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        str(REPO / "tests" / "ddp_worker.py"), "train_codec",
+        *codec_args(out, "--distributed_backend", "gloo"),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [torch.load(out / f"weights_rank{r}.ckpt") for r in (0, 1)]
+    assert ranks[0]["steps"] == ranks[1]["steps"] == 2
+    for part in ("codec", "discriminator"):
+        for name, value in ranks[0][part].items():
+            assert torch.equal(value, ranks[1][part][name]), (part, name)

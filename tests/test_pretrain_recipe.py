@@ -183,7 +183,7 @@ def test_two_ranks_over_gloo_agree_after_training(tmp_path):
     out = tmp_path / "ddp"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        str(REPO / "tests" / "ddp_pretrain_worker.py"),
+        str(REPO / "tests" / "ddp_worker.py"), "pretrain_jepa",
         *recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "2",
                      "--distributed_backend", "gloo"),
     ]

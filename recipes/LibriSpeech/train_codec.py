@@ -87,6 +87,15 @@ class CodecBrain(sb.Brain):
         """Whether the adversarial part has started."""
         return self.optimizer_step >= self.hparams.discriminator_start_step
 
+    def _discriminate(self, fake, real):
+        """One discriminator pass over fake and real together (one forward
+        per backward, as DDP wants); returns (scores, feats) split in halves."""
+        scores, feats = self.modules.discriminator(torch.cat([fake, real]).unsqueeze(1))
+        half = fake.shape[0]
+        scores = ([s[:half] for s in scores], [s[half:] for s in scores])
+        feats = ([[f[:half] for f in g] for g in feats], [[f[half:] for f in g] for g in feats])
+        return scores, feats
+
     def _step(self, optimizer, loss, module):
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -104,17 +113,15 @@ class CodecBrain(sb.Brain):
         discriminator = self.modules.discriminator
         if self.discriminator_on:
             with self.training_ctx:
-                fake, _ = discriminator(y_hat.detach().unsqueeze(1))
-                real, _ = discriminator(y.unsqueeze(1))
+                (fake, real), _ = self._discriminate(y_hat.detach(), y)
                 d_loss = self.hparams.discriminator_loss(fake, real)["D_loss"]
             self._step(self.optimizer_d, d_loss, discriminator)
             terms["D_loss"] = d_loss.detach()
         with self.training_ctx:
             scores_fake = feats_fake = feats_real = None
             if self.discriminator_on:
-                scores_fake, feats_fake = discriminator(y_hat.unsqueeze(1))
-                with torch.no_grad():
-                    _, feats_real = discriminator(y.unsqueeze(1))
+                (scores_fake, _), (feats_fake, feats_real) = self._discriminate(y_hat, y)
+                feats_real = [[f.detach() for f in group] for group in feats_real]
             terms.update(self.hparams.generator_loss(y_hat, y, scores_fake, feats_fake, feats_real))
         self._step(self.optimizer_g, terms["G_loss"], self.modules.codec)
         self.scaler.update()
