@@ -185,7 +185,7 @@ def test_two_ranks_over_gloo_agree_after_training(tmp_path):
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
         str(REPO / "tests" / "ddp_worker.py"), "pretrain_jepa",
         *recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "2",
-                     "--distributed_backend", "gloo"),
+                     "--distributed_backend", "gloo", "--log_interval_steps", "1"),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)

@@ -121,7 +121,7 @@ class JEPABrain(sb.Brain):
             self.hparams.target_encoder, unwrap(self.modules.encoder), self.optimizer_step - 1
         )
         interval = self.hparams.log_interval_steps
-        if interval and self.optimizer_step % interval == 0 and sb.utils.distributed.if_main_process():
+        if interval and self.optimizer_step % interval == 0:  # every rank: the logger broadcasts
             recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in self.spread.items() if v}
             self.hparams.train_logger.log_stats(
                 stats_meta={"step": self.optimizer_step, **self.gate_stats()},

@@ -136,7 +136,7 @@ class CodecBrain(sb.Brain):
 
     def _log_steps(self):
         interval = self.hparams.log_interval_steps
-        if interval and self.optimizer_step % interval == 0 and if_main_process():
+        if interval and self.optimizer_step % interval == 0:  # every rank: the logger broadcasts
             recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in self.running.items()}
             self.hparams.train_logger.log_stats(
                 stats_meta={"step": self.optimizer_step}, train_stats=recent
