@@ -25,6 +25,17 @@ __all__ = ["PeriodDiscriminator", "ScaleDiscriminator", "CodecDiscriminator"]
 Output = Tuple[List[torch.Tensor], List[List[torch.Tensor]]]
 
 
+def _run_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor, slope: float):
+    """Convolutions with leaky ReLUs, then the output conv; every map is a feature."""
+    feats = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), slope)
+        feats.append(x)
+    x = post(x)
+    feats.append(x)
+    return x.flatten(1), feats
+
+
 def _scaled(channels: int, width: float, multiple: int) -> int:
     """``channels * width`` rounded to a positive multiple of ``multiple``."""
     return max(multiple, int(round(channels * width / multiple)) * multiple)
@@ -74,13 +85,7 @@ class PeriodDiscriminator(nn.Module):
         if remainder:
             x = F.pad(x, (0, self.period - remainder), mode="reflect")
         x = x.view(x.shape[0], 1, -1, self.period)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            feats.append(x)
-        x = self.post(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return _run_stack(self.convs, self.post, x, self.slope)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -113,13 +118,7 @@ class ScaleDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor):
         """``[B, 1, T]`` -> (score ``[B, *]``, list of feature maps)."""
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            feats.append(x)
-        x = self.post(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return _run_stack(self.convs, self.post, x, self.slope)
 
 
 class CodecDiscriminator(nn.Module):

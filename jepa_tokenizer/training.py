@@ -11,10 +11,17 @@ from typing import List, Optional, Union
 
 import speechbrain as sb
 import torch
+from hyperpyyaml import load_hyperpyyaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-__all__ = ["parse_arguments", "unwrap", "find_checkpoint_file", "load_encoder_weights"]
+__all__ = [
+    "parse_arguments",
+    "start_experiment",
+    "unwrap",
+    "find_checkpoint_file",
+    "load_encoder_weights",
+]
 
 
 def parse_arguments(argv: Optional[List[str]] = None):
@@ -26,6 +33,24 @@ def parse_arguments(argv: Optional[List[str]] = None):
             run_opts, optimizer_step_limit=int(run_opts.optimizer_step_limit)
         )
     return hparams_file, run_opts, overrides
+
+
+def start_experiment(argv: Optional[List[str]] = None):
+    """The start of every recipe: parse the command line, load the YAML with
+    its overrides, join the DDP group, create the output folder.
+
+    Returns ``(hparams, run_opts)``.
+    """
+    hparams_file, run_opts, overrides = parse_arguments(argv)
+    with open(hparams_file, encoding="utf-8") as stream:
+        hparams = load_hyperpyyaml(stream, overrides)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    return hparams, run_opts
 
 
 def unwrap(module: nn.Module) -> nn.Module:

@@ -26,10 +26,9 @@ from typing import Dict, List, Optional
 
 import speechbrain as sb
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.training import parse_arguments, unwrap
+from jepa_tokenizer.training import start_experiment, unwrap
 from jepa_tokenizer.validation import relative_to_absolute
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -180,15 +179,7 @@ class JEPABrain(sb.Brain):
 
 def main(argv: Optional[List[str]] = None) -> JEPABrain:
     """Prepares the data and trains; returns the trained ``JEPABrain``."""
-    hparams_file, run_opts, overrides = parse_arguments(argv)
-    with open(hparams_file, encoding="utf-8") as stream:
-        hparams = load_hyperpyyaml(stream, overrides)
-    sb.utils.distributed.ddp_init_group(run_opts)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    hparams, run_opts = start_experiment(argv)
     run_on_main(prepare_manifests, kwargs={"hparams": hparams})
 
     if hparams["leaky_context"] and not run_opts.get("find_unused_parameters"):

@@ -27,13 +27,12 @@ from typing import List, Optional
 
 import speechbrain as sb
 import torch
-from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.audio import save_audio
 from jepa_tokenizer.export import export_codec
 from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
-from jepa_tokenizer.training import load_encoder_weights, parse_arguments, unwrap
+from jepa_tokenizer.training import load_encoder_weights, start_experiment, unwrap
 from jepa_tokenizer.validation import relative_to_absolute, steps_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -218,15 +217,7 @@ def build_codec(hparams: dict):
 
 def main(argv: Optional[List[str]] = None) -> CodecBrain:
     """Prepares the data and trains the codec; returns the ``CodecBrain``."""
-    hparams_file, run_opts, overrides = parse_arguments(argv)
-    with open(hparams_file, encoding="utf-8") as stream:
-        hparams = load_hyperpyyaml(stream, overrides)
-    sb.utils.distributed.ddp_init_group(run_opts)
-    sb.create_experiment_directory(
-        experiment_directory=hparams["output_folder"],
-        hyperparams_to_save=hparams_file,
-        overrides=overrides,
-    )
+    hparams, run_opts = start_experiment(argv)
     run_on_main(prepare_manifests, kwargs={"hparams": hparams})
     codec = build_codec(hparams)
     hparams["crop_plan"] = CropPlan(hparams["seed"], hparams["max_crop_seconds"])
