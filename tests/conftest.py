@@ -1,6 +1,7 @@
 """Shared fixtures: the YAML configurations, a spoken sentence, real speech."""
 
 import csv
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -56,3 +57,26 @@ def real_speech():
     for row in rows:
         row["path"] = SHARED_SPEECH / row["wav"]
     return rows
+
+
+def load_recipe(name: str):
+    """Imports ``recipes/LibriSpeech/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "recipes" / "LibriSpeech" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def embedded_recipe_args(yaml_name: str, output, *extra):
+    """Command line of a recipe on the embedded corpus with the tiny model, on CPU."""
+    from jepa_tokenizer.embedded_corpus import corpus_path
+
+    return [
+        str(HPARAMS / yaml_name),
+        "--model_config", str(HPARAMS / "jepa_tiny.yaml"),
+        "--data_folder", str(corpus_path()),
+        "--train_splits", "[train]", "--valid_splits", "[valid]",
+        "--output_folder", str(output), "--device", "cpu", "--num_workers", "0",
+        "--noprogressbar",
+        *extra,
+    ]

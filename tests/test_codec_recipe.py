@@ -2,7 +2,6 @@
 loading a Stage-1 encoder checkpoint."""
 
 import copy
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,34 +15,24 @@ from jepa_tokenizer.embedded_corpus import corpus_path
 from jepa_tokenizer.inference import JEPATokenizer
 from jepa_tokenizer.training import load_encoder_weights
 
-from conftest import HPARAMS, REPO
-
-RECIPE = REPO / "recipes" / "LibriSpeech" / "train_codec.py"
-
+from conftest import REPO, embedded_recipe_args, load_recipe
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("train_codec", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("train_codec")
 
 
 def codec_args(output, *extra):
     # a narrow discriminator, 1-s segments and 2 steps keep this fast on CPU
-    return [
-        str(HPARAMS / "train_codec.yaml"),
-        "--model_config", str(HPARAMS / "jepa_tiny.yaml"),
-        "--data_folder", str(corpus_path()),
-        "--train_splits", "[train]", "--valid_splits", "[valid]",
-        "--output_folder", str(output), "--device", "cpu", "--num_workers", "0",
-        "--noprogressbar", "--batch_size", "2", "--max_crop_seconds", "1.0",
+    return embedded_recipe_args(
+        "train_codec.yaml", output,
+        "--batch_size", "2", "--max_crop_seconds", "1.0",
         "--number_of_epochs", "1", "--optimizer_step_limit", "2",
         "--discriminator_start_step", "1", "--metrics_max_utterances", "2",
         "--num_samples_to_save", "1", "--log_interval_steps", "1",
         "--discriminator_width", "0.0625",
         *extra,
-    ]
+    )
 
 
 def _snapshot(module):

@@ -1,7 +1,6 @@
 """The Stage-1 recipe on the embedded corpus: a short run, no leak through the
 context path, exact resume after a kill, and two DDP ranks over gloo."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,36 +10,16 @@ import speechbrain as sb
 import torch
 from speechbrain.dataio.batch import PaddedBatch
 
-from jepa_tokenizer.embedded_corpus import corpus_path
 
-from conftest import HPARAMS, REPO
-
-RECIPE = REPO / "recipes" / "LibriSpeech" / "pretrain_jepa.py"
-
-
-def load_recipe():
-    spec = importlib.util.spec_from_file_location("pretrain_jepa", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from conftest import REPO, embedded_recipe_args, load_recipe
 
 def recipe_args(output, *extra):
-    return [
-        str(HPARAMS / "pretrain_jepa.yaml"),
-        "--model_config", str(HPARAMS / "jepa_tiny.yaml"),
-        "--data_folder", str(corpus_path()),
-        "--train_splits", "[train]", "--valid_splits", "[valid]",
-        "--output_folder", str(output),
-        "--device", "cpu", "--batch_size", "8", "--num_workers", "0",
-        "--noprogressbar",
-        *extra,
-    ]
+    return embedded_recipe_args("pretrain_jepa.yaml", output, "--batch_size", "8", *extra)
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    return load_recipe()
+    return load_recipe("pretrain_jepa")
 
 
 @pytest.fixture(scope="module")
