@@ -20,6 +20,13 @@ from jepa_tokenizer.validation import check_relative_lengths, relative_to_absolu
 __all__ = ["CodecOutput", "JEPACodec"]
 
 
+def _chunks(frames: int, chunk: int, context: int):
+    """``(start, end, left, right)`` frame spans: chunks and their context."""
+    for start in range(0, frames, chunk):
+        end = min(start + chunk, frames)
+        yield start, end, max(start - context, 0), min(end + context, frames)
+
+
 class CodecOutput(NamedTuple):
     """Training forward of ``JEPACodec``.
 
@@ -261,9 +268,7 @@ class JEPACodec(nn.Module):
         frames = -(-wav.numel() // hop)
         wav = F.pad(wav, (0, frames * hop - wav.numel()))
         pieces = []
-        for start in range(0, frames, chunk_frames):
-            end = min(start + chunk_frames, frames)
-            left, right = max(start - context_frames, 0), min(end + context_frames, frames)
+        for start, end, left, right in _chunks(frames, chunk_frames, context_frames):
             tokens = self.encode(wav[left * hop : right * hop].unsqueeze(0))[0]
             pieces.append(tokens[start - left : end - left])
         return torch.cat(pieces)
@@ -284,9 +289,7 @@ class JEPACodec(nn.Module):
         context = self.decoder_context_frames() if context_frames is None else context_frames
         hop, frames = self.hop_length, tokens.shape[0]
         pieces = []
-        for start in range(0, frames, chunk_frames):
-            end = min(start + chunk_frames, frames)
-            left, right = max(start - context, 0), min(end + context, frames)
+        for start, end, left, right in _chunks(frames, chunk_frames, context):
             audio = self.decode(tokens[left:right].unsqueeze(0))[0]
             pieces.append(audio[(start - left) * hop : (end - left) * hop])
         wav = torch.cat(pieces)

@@ -2,7 +2,10 @@
 
 import csv
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,23 @@ def embedded_recipe_args(yaml_name: str, output, *extra):
         "--noprogressbar",
         *extra,
     ]
+
+
+def train_on_two_ranks(recipe: str, args, output):
+    """Runs a recipe with torchrun on two CPU processes over gloo (through
+    tests/ddp_worker.py) and returns each rank's saved weights."""
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        str(REPO / "tests" / "ddp_worker.py"), recipe, *args, "--distributed_backend", "gloo",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [torch.load(output / f"weights_rank{rank}.ckpt") for rank in (0, 1)]
+
+
+def assert_ranks_agree(ranks, parts):
+    """Both ranks hold identical tensors in each of ``parts``."""
+    for part in parts:
+        for name, value in ranks[0][part].items():
+            assert torch.equal(value, ranks[1][part][name]), (part, name)

@@ -2,9 +2,6 @@
 loading a Stage-1 encoder checkpoint."""
 
 import copy
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -15,7 +12,7 @@ from jepa_tokenizer.embedded_corpus import corpus_path
 from jepa_tokenizer.inference import JEPATokenizer
 from jepa_tokenizer.training import load_encoder_weights
 
-from conftest import REPO, embedded_recipe_args, load_recipe
+from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 
 @pytest.fixture(scope="module")
 def recipe():
@@ -109,16 +106,6 @@ def test_sample_rate_mismatch_is_a_clear_error(recipe, tmp_path):
 
 def test_two_ranks_over_gloo_agree_after_training(tmp_path):
     out = tmp_path / "ddp"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        str(REPO / "tests" / "ddp_worker.py"), "train_codec",
-        *codec_args(out, "--distributed_backend", "gloo"),
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    ranks = [torch.load(out / f"weights_rank{r}.ckpt") for r in (0, 1)]
+    ranks = train_on_two_ranks("train_codec", codec_args(out), out)
     assert ranks[0]["steps"] == ranks[1]["steps"] == 2
-    for part in ("codec", "discriminator"):
-        for name, value in ranks[0][part].items():
-            assert torch.equal(value, ranks[1][part][name]), (part, name)
+    assert_ranks_agree(ranks, ("codec", "discriminator"))

@@ -1,9 +1,6 @@
 """The Stage-1 recipe on the embedded corpus: a short run, no leak through the
 context path, exact resume after a kill, and two DDP ranks over gloo."""
 
-import os
-import subprocess
-import sys
 
 import pytest
 import speechbrain as sb
@@ -11,7 +8,7 @@ import torch
 from speechbrain.dataio.batch import PaddedBatch
 
 
-from conftest import REPO, embedded_recipe_args, load_recipe
+from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 
 def recipe_args(output, *extra):
     return embedded_recipe_args("pretrain_jepa.yaml", output, "--batch_size", "8", *extra)
@@ -160,17 +157,7 @@ def test_training_crops_change_with_the_epoch_and_stay_within_the_limit(recipe):
 
 def test_two_ranks_over_gloo_agree_after_training(tmp_path):
     out = tmp_path / "ddp"
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        str(REPO / "tests" / "ddp_worker.py"), "pretrain_jepa",
-        *recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "2",
-                     "--distributed_backend", "gloo", "--log_interval_steps", "1"),
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    ranks = [torch.load(out / f"weights_rank{r}.ckpt") for r in (0, 1)]
+    args = recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "2", "--log_interval_steps", "1")
+    ranks = train_on_two_ranks("pretrain_jepa", args, out)
     assert ranks[0]["steps"] == ranks[1]["steps"] == 2
-    for part in ("encoder", "target"):
-        for name, value in ranks[0][part].items():
-            assert torch.equal(value, ranks[1][part][name]), (part, name)
+    assert_ranks_agree(ranks, ("encoder", "predictor", "target"))
