@@ -145,7 +145,7 @@ def test_ema_runs_once_per_optimizer_step_with_accumulation(recipe, tmp_path, mo
 
 
 def test_training_crops_change_with_the_epoch_and_stay_within_the_limit(recipe):
-    plan = recipe.CropPlan(seed=1, max_seconds=2.0)
+    plan = load_recipe("audio_data").CropPlan(seed=1, max_seconds=2.0)
     first = plan.window("utt-1", 6.0, train=True)
     assert plan.window("utt-1", 6.0, train=True) == first  # deterministic
     plan.epoch = 1

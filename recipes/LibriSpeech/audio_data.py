@@ -28,6 +28,8 @@ __all__ = [
     "prepare_manifests",
     "dataio_prepare",
     "loader_options",
+    "fit_recipe",
+    "log_recent_steps",
 ]
 
 MANIFEST_COLUMNS = ["ID", "duration", "wav", "spk_id"]
@@ -104,8 +106,9 @@ def prepare_manifests(hparams: dict) -> None:
 
 
 def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDataset]:
-    """Datasets that read a crop of each file, downmixed and resampled to ``sample_rate``."""
-    plan = hparams["crop_plan"]
+    """Datasets that read a crop of each file, downmixed and resampled to
+    ``sample_rate``; the ``CropPlan`` is stored as ``hparams["crop_plan"]``."""
+    plan = hparams["crop_plan"] = CropPlan(hparams["seed"], hparams["max_crop_seconds"])
 
     def make_pipeline(train: bool):
         @sb.utils.data_pipeline.takes("id", "wav", "duration")
@@ -152,3 +155,30 @@ def loader_options(hparams: dict, train_set: DynamicItemDataset):
         train["shuffle"] = hparams["sorting"] == "random"
     valid = {"batch_size": hparams["valid_batch_size"], "num_workers": hparams["num_workers"]}
     return train, valid
+
+
+def fit_recipe(brain, hparams: dict, datasets: Dict[str, DynamicItemDataset]) -> None:
+    """Trains ``brain`` on the train / valid datasets with the recipe's loaders."""
+    train_opts, valid_opts = loader_options(hparams, datasets["train"])
+    brain.hparams.train_batch_sampler = train_opts.get("batch_sampler")
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=train_opts,
+        valid_loader_kwargs=valid_opts,
+    )
+
+
+def log_recent_steps(brain, series: Dict[str, List[float]], meta: Optional[dict] = None, extra=None) -> None:
+    """Every ``log_interval_steps`` optimizer steps, logs the mean of the last
+    interval's values of each series. Call it on every rank: SpeechBrain's
+    logger broadcasts from the main process."""
+    interval = brain.hparams.log_interval_steps
+    if not interval or brain.optimizer_step % interval:
+        return
+    recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in series.items() if v}
+    brain.hparams.train_logger.log_stats(
+        stats_meta={"step": brain.optimizer_step, **(meta or {})},
+        train_stats={**(extra or {}), **recent},
+    )

@@ -33,9 +33,9 @@ from jepa_tokenizer.validation import relative_to_absolute
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import (  # noqa: E402
-    CropPlan,
     dataio_prepare,
-    loader_options,
+    fit_recipe,
+    log_recent_steps,
     prepare_manifests,
     start_training_epoch,
     step_seed,
@@ -119,13 +119,7 @@ class JEPABrain(sb.Brain):
         self.hparams.ema.update(  # the first update uses ema_momentum_start
             self.hparams.target_encoder, unwrap(self.modules.encoder), self.optimizer_step - 1
         )
-        interval = self.hparams.log_interval_steps
-        if interval and self.optimizer_step % interval == 0:  # every rank: the logger broadcasts
-            recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in self.spread.items() if v}
-            self.hparams.train_logger.log_stats(
-                stats_meta={"step": self.optimizer_step, **self.gate_stats()},
-                train_stats={"loss": self.avg_train_loss, **recent},
-            )
+        log_recent_steps(self, self.spread, self.gate_stats(), {"loss": self.avg_train_loss})
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the statistics; new crops and batches for each training epoch."""
@@ -187,7 +181,6 @@ def main(argv: Optional[List[str]] = None) -> JEPABrain:
         run_opts = dataclasses.replace(run_opts, find_unused_parameters=True)
     encoder = hparams["model"]["encoder"]
     predictor = hparams["model"]["predictor"]
-    hparams["crop_plan"] = CropPlan(hparams["seed"], hparams["max_crop_seconds"])
     datasets = dataio_prepare(hparams, encoder.sample_rate)
 
     target = copy.deepcopy(encoder)
@@ -203,15 +196,7 @@ def main(argv: Optional[List[str]] = None) -> JEPABrain:
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    train_opts, valid_opts = loader_options(hparams, datasets["train"])
-    brain.hparams.train_batch_sampler = train_opts.get("batch_sampler")
-    brain.fit(
-        brain.hparams.epoch_counter,
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=train_opts,
-        valid_loader_kwargs=valid_opts,
-    )
+    fit_recipe(brain, hparams, datasets)
     if if_main_process():
         logger.info("Stage-1 pretraining done; checkpoints in %s", hparams["save_folder"])
     return brain

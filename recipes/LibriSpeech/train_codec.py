@@ -37,9 +37,9 @@ from jepa_tokenizer.validation import relative_to_absolute, steps_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import (  # noqa: E402
-    CropPlan,
     dataio_prepare,
-    loader_options,
+    fit_recipe,
+    log_recent_steps,
     prepare_manifests,
     start_training_epoch,
 )
@@ -126,20 +126,12 @@ class CodecBrain(sb.Brain):
         self.scaler.update()
         self.optimizer_step += 1
         self._track(terms)
-        self._log_steps()
+        log_recent_steps(self, self.running)
         return terms["G_loss"].detach().cpu()
 
     def _track(self, terms):
         for key, value in terms.items():
             self.running.setdefault(key, []).append(float(value))
-
-    def _log_steps(self):
-        interval = self.hparams.log_interval_steps
-        if interval and self.optimizer_step % interval == 0:  # every rank: the logger broadcasts
-            recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in self.running.items()}
-            self.hparams.train_logger.log_stats(
-                stats_meta={"step": self.optimizer_step}, train_stats=recent
-            )
 
     def evaluate_batch(self, batch, stage):
         """Reconstruction loss and metrics; saves a few example wavs."""
@@ -220,7 +212,6 @@ def main(argv: Optional[List[str]] = None) -> CodecBrain:
     hparams, run_opts = start_experiment(argv)
     run_on_main(prepare_manifests, kwargs={"hparams": hparams})
     codec = build_codec(hparams)
-    hparams["crop_plan"] = CropPlan(hparams["seed"], hparams["max_crop_seconds"])
     datasets = dataio_prepare(hparams, codec.sample_rate)
     hparams["checkpointer"].add_recoverables({"codec": codec})
     brain = CodecBrain(
@@ -229,15 +220,7 @@ def main(argv: Optional[List[str]] = None) -> CodecBrain:
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    train_opts, valid_opts = loader_options(hparams, datasets["train"])
-    brain.hparams.train_batch_sampler = train_opts.get("batch_sampler")
-    brain.fit(
-        brain.hparams.epoch_counter,
-        datasets["train"],
-        datasets["valid"],
-        train_loader_kwargs=train_opts,
-        valid_loader_kwargs=valid_opts,
-    )
+    fit_recipe(brain, hparams, datasets)
     run_on_main(
         export_codec,
         kwargs={
