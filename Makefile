@@ -1,16 +1,19 @@
-# One entry point for a fresh machine: `make demo` and `make test` install
-# everything (Python packages, and Debian's espeak-ng + flite for spoken
-# examples) and then run.
+# One entry point for a fresh machine: `make quickstart` and `make test`
+# install everything (Python packages, and Debian's espeak-ng + flite for
+# spoken examples) and then run.
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install demo test bench summary
+.PHONY: install quickstart demo test bench summary
 
 install:
 	@if ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null; then \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite; \
 	fi
-	$(PYTHON) -m pip install -q -e ".[test]"
+	$(PYTHON) -m pip install -q -e ".[test,metrics]"
+
+quickstart: install
+	$(PYTHON) -m jepa_tokenizer.quickstart
 
 demo: install
 	$(PYTHON) -m jepa_tokenizer.demo

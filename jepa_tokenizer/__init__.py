@@ -24,6 +24,7 @@ from jepa_tokenizer.losses import (
 )
 from jepa_tokenizer.packing import MixedRadixPacker
 from jepa_tokenizer.predictor import JEPAPredictor
+from jepa_tokenizer.training import TrainingClock
 
 __version__ = "0.1.0"
 
@@ -53,4 +54,5 @@ __all__ = [
     "MSEDLoss",
     "CodecOutput",
     "JEPACodec",
+    "TrainingClock",
 ]

@@ -6,6 +6,7 @@
     jepa-tokenizer decode IN_TOKENS OUT_WAV [--model DIR]   # files or folders
     jepa-tokenizer info IN_TOKENS
     jepa-tokenizer eval --model DIR AUDIO_DIR                # reconstruction metrics
+    jepa-tokenizer eval --model DIR --manifest CSV           # ... and resynthesis WER
 
 Token files end in ``.jtok`` (see ``jepa_tokenizer.token_file``). Decoding
 without ``--model`` uses the model folder recorded in the token file.
@@ -103,10 +104,35 @@ def cmd_info(args) -> None:
 
 
 def cmd_eval(args) -> None:
+    if (args.audio is None) == (args.manifest is None):
+        raise SystemExit("error: eval takes an audio file or folder, or --manifest, not both")
+    tokenizer = _load(args.model, args.device)
+    if args.manifest:
+        _eval_manifest(tokenizer, args)
+    else:
+        _eval_audio(tokenizer, args)
+
+
+def _eval_manifest(tokenizer, args) -> None:
+    from jepa_tokenizer.evaluation import evaluate_system, load_manifest, tokenizer_system
+    from jepa_tokenizer.metrics import make_asr
+
+    utterances = load_manifest(args.manifest, tokenizer.sample_rate, args.max_utterances)
+    asr = make_asr(args.asr, whisper_source=args.whisper_source, device=args.device)
+    rate = tokenizer.sample_rate
+    original = evaluate_system("original", utterances, rate, None, asr)["averages"]
+    coded = evaluate_system("codec", utterances, rate, tokenizer_system(tokenizer), asr, args.save_wavs)["averages"]
+    print(f"{len(utterances)} utterances of {args.manifest}, {tokenizer.codec.tokens_per_second:g} tokens/s, "
+          f"{tokenizer.codec.bitrate:g} bit/s; WER by {asr.description}")
+    print(f"{'WER (original)':>14}: {original['wer']:.2f}")
+    for key, value in coded.items():
+        print(f"{key:>14}: {value:.4f}")
+
+
+def _eval_audio(tokenizer, args) -> None:
     from jepa_tokenizer.audio import load_audio
     from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
 
-    tokenizer = _load(args.model, args.device)
     files = [src for src, _ in _pairs(Path(args.audio), Path("."), AUDIO_SUFFIXES, ".wav")]
     rows, agree, total = [], 0, 0
     rate = tokenizer.codec.frame_rate
@@ -152,9 +178,14 @@ def main(argv: Optional[List[str]] = None) -> None:
                      help="decode in chunks of this many frames (bounded memory, same audio)")
     info = sub.add_parser("info", help="print a token file's header")
     info.add_argument("input")
-    ev = sub.add_parser("eval", help="reconstruction metrics over an audio folder")
-    ev.add_argument("audio")
+    ev = sub.add_parser("eval", help="reconstruction metrics over audio; with --manifest also WER")
+    ev.add_argument("audio", nargs="?", help="audio file or folder")
     ev.add_argument("--model", required=True)
+    ev.add_argument("--manifest", help="CSV with ID, wav, wrd columns: adds resynthesis WER")
+    ev.add_argument("--asr", default="pocketsphinx", choices=["pocketsphinx", "whisper"])
+    ev.add_argument("--whisper-source", default="openai/whisper-small")
+    ev.add_argument("--max-utterances", type=int, default=None)
+    ev.add_argument("--save-wavs", default=None, help="folder for the reconstructions (with --manifest)")
     ev.add_argument("--chunk-seconds", type=float, default=None,
                     help="also report how often chunked tokens equal whole-file tokens")
     ev.add_argument("--context-seconds", type=float, default=4.0)

@@ -4,12 +4,22 @@ Mel distance, multi-resolution STFT distance and SI-SDR are computed here;
 STOI (``pystoi``) and wide-band PESQ (``pesq``) are used when installed
 (``pip install jepa-tokenizer[metrics]``) and reported as missing otherwise.
 
+Resynthesis word error rate takes any recognizer with a ``sample_rate`` and
+``transcribe(wav) -> str``: ``PocketSphinxASR`` runs offline on a CPU (its
+English model ships with the ``pocketsphinx`` wheel), ``WhisperASR`` uses
+``transformers`` (weights from the Hugging Face hub, so a machine with
+network or a local copy).
+
 Authors
  * jepa-tokenizer team 2026
 """
 
+import collections
 import math
-from typing import Dict, Iterable, Optional
+import re
+import tempfile
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
 import torchaudio
@@ -23,6 +33,13 @@ __all__ = [
     "pesq_wb",
     "reconstruction_metrics",
     "average_metrics",
+    "normalize_transcript",
+    "word_error_rate",
+    "write_unigram_lm",
+    "PocketSphinxASR",
+    "WhisperASR",
+    "make_asr",
+    "resynthesis_wer",
 ]
 
 PESQ_RATE = 16000  # wide-band PESQ is defined at 16 kHz
@@ -144,3 +161,167 @@ def average_metrics(rows: Iterable[Dict[str, Optional[float]]]) -> Dict[str, flo
                 sums[key] = sums.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
     return {key: round(sums[key] / counts[key], 10) for key in sums}
+
+
+def normalize_transcript(text: str) -> List[str]:
+    """Upper-case words without punctuation (LibriSpeech style), apostrophes kept.
+
+    Example
+    -------
+    >>> normalize_transcript("Hello, world! It's 'fine'.")
+    ['HELLO', 'WORLD', "IT'S", 'FINE']
+    """
+    words = re.sub(r"[^A-Z' ]+", " ", text.upper()).split()
+    return [w.strip("'") for w in words if w.strip("'")]
+
+
+def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> Dict[str, float]:
+    """Corpus-level WER (in %) with insertions, deletions and substitutions,
+    from SpeechBrain's edit distance; transcripts are normalised first.
+
+    Example
+    -------
+    >>> round(word_error_rate(["the cat sat"], ["the cat sat down"])["WER"], 2)
+    33.33
+    """
+    from speechbrain.utils.edit_distance import accumulatable_wer_stats
+
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    refs = [normalize_transcript(r) for r in references]
+    hyps = [normalize_transcript(h) for h in hypotheses]
+    stats = accumulatable_wer_stats(refs, hyps, collections.Counter())
+    return {key: float(stats[key]) for key in ("WER", "insertions", "deletions", "substitutions", "num_ref_tokens")}
+
+
+def write_unigram_lm(texts: Iterable[str], path) -> Path:
+    """Writes an ARPA unigram language model of the words in ``texts`` (their
+    relative frequencies): a recognizer restricted to a known vocabulary with
+    no word-order prior. Used to judge resynthesis on the embedded corpus,
+    whose sentences the stock language model finds unlikely.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> lm = write_unigram_lm(["the cat", "the dog"], os.path.join(tempfile.mkdtemp(), "lm.arpa"))
+    >>> "ngram 1=5" in lm.read_text()
+    True
+    """
+    counts = collections.Counter()
+    for text in texts:
+        counts.update(w.lower() for w in normalize_transcript(text))
+        counts.update(["<s>", "</s>"])
+    if set(counts) <= {"<s>", "</s>"}:
+        raise ValueError("no words to build a language model from")
+    total = sum(counts.values()) - counts["<s>"]  # <s> is never predicted
+    lines = ["\\data\\", f"ngram 1={len(counts)}", "", "\\1-grams:"]
+    for word, count in sorted(counts.items()):
+        logprob = -99.0 if word == "<s>" else math.log10(count / total)
+        lines.append(f"{logprob:.5f} {word}")
+    lines += ["", "\\end\\", ""]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+class PocketSphinxASR:
+    """Offline English recognizer (CMU PocketSphinx, its bundled model).
+
+    Arguments
+    ---------
+    vocabulary_texts : list of str, optional
+        Transcripts whose words make a unigram language model
+        (``write_unigram_lm``): recognition restricted to that vocabulary.
+        None: the stock English language model.
+    """
+
+    sample_rate = 16000
+
+    def __init__(self, vocabulary_texts: Optional[Sequence[str]] = None):
+        try:
+            from pocketsphinx import Decoder
+        except ImportError as error:
+            raise ImportError(
+                "PocketSphinxASR needs pocketsphinx: pip install jepa-tokenizer[metrics]"
+            ) from error
+        options = {"samprate": self.sample_rate, "loglevel": "FATAL"}
+        self._folder = None
+        if vocabulary_texts is not None:
+            self._folder = tempfile.TemporaryDirectory()
+            options["lm"] = str(write_unigram_lm(vocabulary_texts, Path(self._folder.name) / "vocabulary.arpa"))
+        self.decoder = Decoder(**options)
+        self.description = "pocketsphinx en-us, " + (
+            "unigram LM over the given vocabulary" if vocabulary_texts is not None else "stock LM"
+        )
+
+    def transcribe(self, wav: torch.Tensor) -> str:
+        """Transcript of a ``[T]`` waveform at 16 kHz."""
+        samples = (wav.detach().float().cpu().clamp(-1, 1) * 32767).to(torch.int16)
+        self.decoder.start_utt()
+        self.decoder.process_raw(samples.numpy().tobytes(), full_utt=True)
+        self.decoder.end_utt()
+        hypothesis = self.decoder.hyp()
+        return hypothesis.hypstr if hypothesis is not None else ""
+
+
+class WhisperASR:
+    """Whisper through ``transformers`` (the usual judge on a GPU machine).
+
+    Arguments
+    ---------
+    source : str
+        Hugging Face model id or local folder.
+    device : str
+        Torch device.
+    """
+
+    sample_rate = 16000
+
+    def __init__(self, source: str = "openai/whisper-small", device: str = "cpu"):
+        try:
+            from transformers import pipeline
+        except ImportError as error:
+            raise ImportError("WhisperASR needs transformers: pip install transformers") from error
+        self.pipe = pipeline("automatic-speech-recognition", model=source, device=device)
+        self.description = f"Whisper ({source})"
+
+    def transcribe(self, wav: torch.Tensor) -> str:
+        """Transcript of a ``[T]`` waveform at 16 kHz (English)."""
+        audio = {"raw": wav.detach().float().cpu().numpy(), "sampling_rate": self.sample_rate}
+        return self.pipe(audio, generate_kwargs={"language": "english"})["text"]
+
+
+def make_asr(
+    kind: str = "pocketsphinx",
+    vocabulary_texts: Optional[Sequence[str]] = None,
+    whisper_source: str = "openai/whisper-small",
+    device: str = "cpu",
+):
+    """A recognizer by name: ``pocketsphinx`` (offline; restricted to the words
+    of ``vocabulary_texts`` when given) or ``whisper`` (``whisper_source``).
+
+    Example
+    -------
+    >>> make_asr("kaldi")
+    Traceback (most recent call last):
+    ...
+    ValueError: asr must be pocketsphinx or whisper, not 'kaldi'
+    """
+    if kind == "pocketsphinx":
+        return PocketSphinxASR(vocabulary_texts)
+    if kind == "whisper":
+        return WhisperASR(whisper_source, device)
+    raise ValueError(f"asr must be pocketsphinx or whisper, not {kind!r}")
+
+
+def resynthesis_wer(asr, wavs: Sequence[torch.Tensor], sample_rate: int, references: Sequence[str]):
+    """Transcribes each ``[T]`` waveform with ``asr`` (resampled to its rate)
+    and returns ``(word_error_rate stats, hypotheses)``."""
+    hypotheses = []
+    for wav in wavs:
+        wav = wav.detach().float().cpu()
+        if sample_rate != asr.sample_rate:
+            wav = torchaudio.functional.resample(wav, sample_rate, asr.sample_rate)
+        hypotheses.append(asr.transcribe(wav))
+    return word_error_rate(references, hypotheses), hypotheses

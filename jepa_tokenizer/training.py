@@ -6,22 +6,51 @@ Authors
 """
 
 import dataclasses
+import importlib.util
+import sys
+import time
 from pathlib import Path
 from typing import List, Optional, Union
 
 import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.utils.checkpoints import mark_as_loader, mark_as_saver, register_checkpoint_hooks
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 __all__ = [
+    "RECIPES",
+    "load_recipe",
     "parse_arguments",
     "start_experiment",
     "unwrap",
     "find_checkpoint_file",
     "load_encoder_weights",
+    "TrainingClock",
+    "stop_if_out_of_time",
 ]
+
+# recipes/LibriSpeech of a source checkout
+RECIPES = Path(__file__).resolve().parents[1] / "recipes" / "LibriSpeech"
+
+
+def load_recipe(name: str):
+    """Imports ``recipes/LibriSpeech/<name>.py`` of the checkout as a module
+    (its ``main(argv)`` runs the recipe in this process)."""
+    path = RECIPES / f"{name}.py"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"recipe not found: {path}. The recipes live in the source tree: run from a "
+            "clone of the repository with `pip install -e .`"
+        )
+    if str(RECIPES) not in sys.path:
+        sys.path.insert(0, str(RECIPES))  # the recipes import their shared helpers
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def parse_arguments(argv: Optional[List[str]] = None):
@@ -45,10 +74,12 @@ def start_experiment(argv: Optional[List[str]] = None):
     with open(hparams_file, encoding="utf-8") as stream:
         hparams = load_hyperpyyaml(stream, overrides)
     sb.utils.distributed.ddp_init_group(run_opts)
-    sb.create_experiment_directory(
+    logging_options = {"log_config": run_opts.log_config} if run_opts.get("log_config") else {}
+    sb.create_experiment_directory(  # SpeechBrain 1.1 recipes leave --log_config unused
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
         overrides=overrides,
+        **logging_options,
     )
     return hparams, run_opts
 
@@ -107,3 +138,86 @@ def load_encoder_weights(encoder: nn.Module, path: Union[str, Path], key: str = 
         )
     encoder.load_state_dict(state)
     return file
+
+
+@register_checkpoint_hooks
+class TrainingClock:
+    """Wall-clock time a run has spent, across resumptions, and its budget.
+
+    SpeechBrain limits training by epochs or optimizer steps; a budget in
+    minutes is what a quickstart on an unknown machine needs. The clock is a
+    checkpoint recoverable: a resumed run continues from the time spent up to
+    its last checkpoint. With ``label`` it draws a progress bar of the budget.
+
+    Arguments
+    ---------
+    budget_minutes : float, optional
+        Stop after this many minutes (None: no time limit).
+    label : str, optional
+        Description of a progress bar over the budget (None: no bar).
+
+    Example
+    -------
+    >>> clock = TrainingClock(budget_minutes=0.0)
+    >>> clock.out_of_time()
+    True
+    >>> TrainingClock().out_of_time()
+    False
+    """
+
+    def __init__(self, budget_minutes: Optional[float] = None, label: Optional[str] = None):
+        self.budget_minutes = budget_minutes
+        self.label = label
+        self.spent_before = 0.0
+        self.started = time.monotonic()
+        self.bar = None
+
+    @property
+    def seconds(self) -> float:
+        """Seconds spent so far, earlier sessions included."""
+        return self.spent_before + time.monotonic() - self.started
+
+    def out_of_time(self) -> bool:
+        """Whether the budget is spent (never, without a budget)."""
+        return self.budget_minutes is not None and self.seconds >= 60 * self.budget_minutes
+
+    def tick(self, **postfix) -> None:
+        """Refreshes the progress bar (when there is one) with ``postfix``."""
+        if self.label is None or self.budget_minutes is None:
+            return
+        total = round(60 * self.budget_minutes)
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.label, unit="s", dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{remaining} left{postfix}]")
+        self.bar.n = min(total, self.seconds)
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        """Closes the progress bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    @mark_as_saver
+    def _save(self, path):
+        Path(path).write_text(f"{self.seconds!r}\n", encoding="utf-8")
+
+    @mark_as_loader
+    def _load(self, path, end_of_epoch=True):
+        del end_of_epoch
+        self.spent_before = float(Path(path).read_text(encoding="utf-8"))
+        self.started = time.monotonic()
+
+
+def stop_if_out_of_time(brain, **postfix) -> None:
+    """Ends ``brain.fit`` after this step (validation and the checkpoint still
+    run) once ``brain.hparams.clock`` is out of time; rank 0 decides for all.
+    Call it after every optimizer step."""
+    clock = brain.hparams.clock
+    clock.tick(step=brain.optimizer_step, **postfix)
+    decision = [clock.out_of_time()]
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.broadcast_object_list(decision, src=0)
+    if decision[0]:
+        brain.optimizer_step_limit = brain.optimizer_step

@@ -1,7 +1,6 @@
 """Shared fixtures: the YAML configurations, a spoken sentence, real speech."""
 
 import csv
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -11,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 from hyperpyyaml import load_hyperpyyaml
+
+from jepa_tokenizer.training import load_recipe  # noqa: F401 (used by the recipe tests)
 
 REPO = Path(__file__).resolve().parents[1]
 HPARAMS = REPO / "hparams"
@@ -60,14 +61,6 @@ def real_speech():
     for row in rows:
         row["path"] = SHARED_SPEECH / row["wav"]
     return rows
-
-
-def load_recipe(name: str):
-    """Imports ``recipes/LibriSpeech/<name>.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(name, REPO / "recipes" / "LibriSpeech" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def embedded_recipe_args(yaml_name: str, output, *extra):

@@ -2,21 +2,16 @@
 (``pretrain_jepa`` or ``train_codec``, the first argument) on this rank and
 saves every module's weights for comparison across ranks."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import torch
 
-from jepa_tokenizer.training import unwrap
-
-RECIPES = Path(__file__).resolve().parents[1] / "recipes" / "LibriSpeech"
+from jepa_tokenizer.training import load_recipe, unwrap
 
 if __name__ == "__main__":
     name, argv = sys.argv[1], sys.argv[2:]
-    spec = importlib.util.spec_from_file_location(name, RECIPES / f"{name}.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    recipe = load_recipe(name)
     brain = recipe.main(argv)
     state = {key: unwrap(module).state_dict() for key, module in brain.modules.items()}
     if hasattr(brain.hparams, "target_encoder"):

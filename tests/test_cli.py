@@ -40,6 +40,24 @@ def test_encode_info_decode_eval_on_a_spoken_file(models, spoken_wav, tmp_path, 
     assert "1 files" in out and "mel_distance" in out and "equal to whole-file tokens" in out
 
 
+def test_eval_with_a_manifest_reports_wer(models, tmp_path, capsys):
+    from jepa_tokenizer.embedded_corpus import corpus_path
+
+    speaker = corpus_path() / "test" / "9014" / "1"
+    lines = (speaker / "9014-1.trans.txt").read_text().splitlines()[:2]
+    rows = ["ID,wav,wrd"] + [f"{ln.split(' ', 1)[0]},{speaker / (ln.split(' ', 1)[0] + '.flac')},{ln.split(' ', 1)[1]}"
+                             for ln in lines]
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    main(["eval", "--model", str(models[0]), "--manifest", str(tmp_path / "m.csv"), "--save-wavs", str(tmp_path / "w")])
+    out = capsys.readouterr().out
+    original_wer = float(out.split("WER (original):")[1].split()[0])
+    codec_wer = float(out.split("wer:")[1].split()[0])
+    assert original_wer < 50 <= codec_wer  # an untrained codec is not intelligible
+    assert "stoi" in out and len(list((tmp_path / "w").glob("*_codec.wav"))) == 2
+    with pytest.raises(SystemExit, match="not both"):
+        main(["eval", str(tmp_path), "--model", str(models[0]), "--manifest", str(tmp_path / "m.csv")])
+
+
 def test_folders_and_the_installed_command(models, tmp_path):
     audio = tmp_path / "audio" / "sub"
     audio.mkdir(parents=True)

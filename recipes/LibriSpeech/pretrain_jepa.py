@@ -28,7 +28,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.training import start_experiment, unwrap
+from jepa_tokenizer.training import start_experiment, stop_if_out_of_time, unwrap
 from jepa_tokenizer.validation import relative_to_absolute
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,9 +47,11 @@ class JEPABrain(sb.Brain):
     """JEPA pretraining: context encoder + predictor, EMA target encoder."""
 
     def on_fit_start(self):
-        """Puts the target on the device before the checkpoint is recovered."""
+        """Puts the target on the device before the checkpoint is recovered;
+        a run resumed with its time budget spent does not train further."""
         self.hparams.target_encoder.to(self.device)
         super().on_fit_start()
+        stop_if_out_of_time(self)
 
     def on_evaluate_start(self, max_key=None, min_key=None):
         """Same for evaluation."""
@@ -120,6 +122,7 @@ class JEPABrain(sb.Brain):
             self.hparams.target_encoder, unwrap(self.modules.encoder), self.optimizer_step - 1
         )
         log_recent_steps(self, self.spread, self.gate_stats(), {"loss": self.avg_train_loss})
+        stop_if_out_of_time(self, loss=f"{float(loss.detach()):.4f}")
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the statistics; new crops and batches for each training epoch."""
@@ -136,11 +139,12 @@ class JEPABrain(sb.Brain):
     def gate_stats(self) -> Dict[str, float]:
         """Mean alpha, scale and mean offset of each block's DAAM gate."""
         stats = {}
-        for index, block in enumerate(unwrap(self.modules.encoder).blocks):
-            if block.gate is not None:
-                stats[f"daam{index}_alpha"] = float(block.gate.alpha.mean())
-                stats[f"daam{index}_scale"] = float(block.gate.scales().mean())
-                stats[f"daam{index}_offset"] = float(block.gate.mean_offset.mean())
+        with torch.no_grad():
+            for index, block in enumerate(unwrap(self.modules.encoder).blocks):
+                if block.gate is not None:
+                    stats[f"daam{index}_alpha"] = float(block.gate.alpha.mean())
+                    stats[f"daam{index}_scale"] = float(block.gate.scales().mean())
+                    stats[f"daam{index}_offset"] = float(block.gate.mean_offset.mean())
         return stats
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
@@ -158,6 +162,7 @@ class JEPABrain(sb.Brain):
                 "step": self.optimizer_step,
                 "lr": self.optimizer.param_groups[0]["lr"],
                 "ema_momentum": self.hparams.ema.momentum(self.optimizer_step),
+                "minutes": round(self.hparams.clock.seconds / 60, 2),
             }
             self.hparams.train_logger.log_stats(
                 stats_meta={**meta, **self.gate_stats()},
@@ -197,6 +202,7 @@ def main(argv: Optional[List[str]] = None) -> JEPABrain:
         checkpointer=hparams["checkpointer"],
     )
     fit_recipe(brain, hparams, datasets)
+    hparams["clock"].close()
     if if_main_process():
         logger.info("Stage-1 pretraining done; checkpoints in %s", hparams["save_folder"])
     return brain

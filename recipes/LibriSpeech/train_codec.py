@@ -32,7 +32,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 from jepa_tokenizer.audio import save_audio
 from jepa_tokenizer.export import export_codec
 from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
-from jepa_tokenizer.training import load_encoder_weights, start_experiment, unwrap
+from jepa_tokenizer.training import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
 from jepa_tokenizer.validation import relative_to_absolute, steps_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -127,11 +127,12 @@ class CodecBrain(sb.Brain):
         self.optimizer_step += 1
         self._track(terms)
         log_recent_steps(self, self.running)
+        stop_if_out_of_time(self, G_loss=f"{float(terms['G_loss'].detach()):.3f}")
         return terms["G_loss"].detach().cpu()
 
     def _track(self, terms):
         for key, value in terms.items():
-            self.running.setdefault(key, []).append(float(value))
+            self.running.setdefault(key, []).append(float(value.detach()))
 
     def evaluate_batch(self, batch, stage):
         """Reconstruction loss and metrics; saves a few example wavs."""
@@ -151,9 +152,11 @@ class CodecBrain(sb.Brain):
         return loss.detach().cpu()
 
     def on_fit_start(self):
-        """Resets the running statistics before training (and recovery)."""
+        """Resets the running statistics before training (and recovery); a run
+        resumed with its time budget spent does not train further."""
         self.running = {}
         super().on_fit_start()
+        stop_if_out_of_time(self)
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs losses and metrics; checkpoints after validation."""
@@ -171,6 +174,7 @@ class CodecBrain(sb.Brain):
                     "epoch": epoch,
                     "step": self.optimizer_step,
                     "discriminator": int(self.discriminator_on),
+                    "minutes": round(self.hparams.clock.seconds / 60, 2),
                 },
                 train_stats=self.train_stats,
                 valid_stats=stats,
@@ -221,6 +225,7 @@ def main(argv: Optional[List[str]] = None) -> CodecBrain:
         checkpointer=hparams["checkpointer"],
     )
     fit_recipe(brain, hparams, datasets)
+    hparams["clock"].close()
     run_on_main(
         export_codec,
         kwargs={

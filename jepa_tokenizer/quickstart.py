@@ -1,0 +1,425 @@
+"""The quickstart: the whole method end to end, and a report of what it bought.
+
+On the embedded corpus with the tiny model (``hparams/quickstart.yaml``), in
+a time budget (20 minutes on 2 CPU cores by default):
+
+1. Stage-1 JEPA pretraining (``recipes/LibriSpeech/pretrain_jepa.py``);
+2. Stage-2 codec training on that encoder (``train_codec.py``), exported to
+   ``<output>/model``;
+3. a control: Stage 2 with the same number of steps on an untrained, frozen
+   encoder (what Stage 1 bought);
+4. evaluation on the test voices (and on ``--eval-manifest``): STOI, PESQ,
+   mel distance and resynthesis WER for the original audio, the codec and
+   the control;
+5. ``report.md`` with the table and pictures, wavs next to the originals.
+
+Interrupted, the same command resumes: finished stages are skipped, the
+running one continues from its last checkpoint with what is left of its
+time budget.
+
+Usage (from the repository root)::
+
+    python -m jepa_tokenizer.quickstart
+    python -m jepa_tokenizer.quickstart --minutes 5 --output results/qs5 --device cpu
+    python -m jepa_tokenizer.quickstart --eval-manifest ../shared/realspeech/manifest.csv
+    python -m jepa_tokenizer.quickstart --config hparams/quickstart_librispeech.yaml \\
+        --data_folder /data/LibriSpeech --device cuda:0
+
+Any other ``--key value`` overrides a key of the quickstart YAML.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import torch
+from hyperpyyaml import load_hyperpyyaml
+
+from jepa_tokenizer.config import resolve_config_path
+from jepa_tokenizer.evaluation import (
+    evaluate_system,
+    load_manifest,
+    tokenizer_system,
+    write_utterance_table,
+)
+from jepa_tokenizer.training import load_recipe
+
+__all__ = ["Quickstart", "recipe_argv", "main"]
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("pretrain", "codec", "control")
+TITLES = {
+    "pretrain": "Stage 1: JEPA pretraining",
+    "codec": "Stage 2: codec on the Stage-1 encoder",
+    "control": "Control: codec on an untrained encoder",
+}
+
+
+# SpeechBrain run options: read by argparse (flags and plain values), not as YAML
+RUN_FLAGS = ("noprogressbar",)
+RUN_VALUES = ("device", "precision", "ckpt_interval_minutes", "optimizer_step_limit", "log_config")
+
+
+def recipe_argv(hparams_file: str, options: Dict[str, object]) -> List[str]:
+    """A recipe command line: the YAML file, then ``--key value`` pairs whose
+    values are written as YAML (JSON is YAML), strings included; SpeechBrain's
+    run options as argparse wants them.
+
+    Example
+    -------
+    >>> recipe_argv("a.yaml", {"splits": ["train"], "device": "cpu", "x": None, "noprogressbar": True})
+    ['a.yaml', '--splits', '["train"]', '--device', 'cpu', '--x', 'null', '--noprogressbar']
+    """
+    argv = [hparams_file]
+    for key, value in options.items():
+        if key in RUN_FLAGS:
+            argv += [f"--{key}"] if value else []
+        else:
+            argv += [f"--{key}", str(value) if key in RUN_VALUES else json.dumps(value)]
+    return argv
+
+
+class Quickstart:
+    """Runs the stages of ``config`` (the quickstart YAML, loaded) and writes the report.
+
+    Arguments
+    ---------
+    config : dict
+        The loaded quickstart YAML (with command-line overrides applied).
+    eval_manifest : str, optional
+        A CSV (``ID, wav, wrd``) of extra transcribed speech to evaluate on.
+    command : str
+        The command line, for the report.
+    """
+
+    def __init__(self, config: dict, eval_manifest: Optional[str] = None, command: str = ""):
+        self.config = config
+        self.command = command
+        self.eval_manifest = eval_manifest
+        self.output = Path(config["output_folder"])
+        self.output.mkdir(parents=True, exist_ok=True)
+        self.state_file = self.output / "quickstart_state.json"
+        self.state = json.loads(self.state_file.read_text()) if self.state_file.is_file() else {}
+        self.started = time.monotonic()
+        if config["data_folder"] is None:
+            from jepa_tokenizer.embedded_corpus import corpus_path
+
+            config["data_folder"] = str(corpus_path())
+
+    # ---------------------------------------------------------------- budget
+    def budget_minutes(self, stage: str) -> float:
+        """Training minutes of ``stage``."""
+        return self.config["minutes"] * self.config[f"{stage}_share"]
+
+    def minutes_left(self, from_stage: str) -> float:
+        """Estimate of the wall time left, from the start of ``from_stage``."""
+        later = STAGES[STAGES.index(from_stage):]
+        share = sum(self.config[f"{s}_share"] for s in later if not self._done(s))
+        rest = 1.0 - sum(self.config[f"{s}_share"] for s in STAGES)
+        return self.config["minutes"] * (share + rest)
+
+    def _done(self, stage: str) -> bool:
+        return bool(self.state.get(stage, {}).get("done"))
+
+    def _save_state(self) -> None:
+        self.state_file.write_text(json.dumps(self.state, indent=2, sort_keys=True) + "\n")
+
+    # ---------------------------------------------------------------- stages
+    def _options(self, stage: str) -> Dict[str, object]:
+        c = self.config
+        kind = "pretrain" if stage == "pretrain" else "codec"
+        number = STAGES.index(stage) + 1
+        options = {
+            "output_folder": str(self.output / stage),
+            "data_folder": c["data_folder"],
+            "train_splits": c["train_splits"],
+            "valid_splits": c["valid_splits"],
+            "model_config": str(resolve_config_path(c["model_config"])),
+            "seed": c["seed"],
+            "device": c["device"],
+            "noprogressbar": True,
+            "log_config": str(resolve_config_path(c["log_config"])),
+            "max_train_minutes": self.budget_minutes(stage),
+            "progress_label": f"[{number}/4] {stage}",
+        }
+        options.update(c[f"{kind}_overrides"] or {})
+        if stage == "codec":
+            options["pretrained_encoder"] = str(self.output / "pretrain" / "save")
+            options["export_folder"] = str(self.output / "model")
+        if stage == "control":
+            options["pretrained_encoder"] = None
+            options["export_folder"] = str(self.output / "control" / "model")
+            # the same number of generator steps as the real codec (the budget is a cap)
+            options["optimizer_step_limit"] = self.state["codec"]["steps"]
+        return options
+
+    def run_stage(self, stage: str) -> None:
+        """Runs one training stage through its recipe (skipped when done)."""
+        number = STAGES.index(stage) + 1
+        if self._done(stage):
+            info = self.state[stage]
+            print(f"[{number}/4] {TITLES[stage]}: done before ({info['steps']} steps, {info['minutes']:.1f} min)")
+            return
+        print(f"[{number}/4] {TITLES[stage]}: budget {self.budget_minutes(stage):.1f} min, "
+              f"about {self.minutes_left(stage):.1f} min left in total")
+        kind = "pretrain_jepa" if stage == "pretrain" else "train_codec"
+        hparams_file = str(resolve_config_path(self.config[f"{'pretrain' if stage == 'pretrain' else 'codec'}_hparams"]))
+        brain = load_recipe(kind).main(recipe_argv(hparams_file, self._options(stage)))
+        clock = brain.hparams.clock
+        self.state[stage] = {
+            "done": True,
+            "steps": int(brain.optimizer_step),
+            "minutes": round(clock.seconds / 60, 2),
+            "train_log": str(Path(brain.hparams.train_log)),
+        }
+        self._save_state()
+
+    # ------------------------------------------------------------ evaluation
+    def _test_manifest(self) -> Path:
+        prepare = load_recipe("librispeech_prepare")
+        folder = self.output / "eval" / "manifests"
+        paths = prepare.prepare_librispeech(self.config["data_folder"], str(folder), self.config["test_splits"])
+        if len(paths) == 1:
+            return Path(next(iter(paths.values())))
+        merged = folder / "test.csv"
+        load_recipe("audio_data").merge_manifests(list(paths.values()), str(merged))
+        return merged
+
+    def _asr(self, corpus_vocabulary: bool):
+        from jepa_tokenizer.metrics import make_asr
+
+        texts = None
+        if corpus_vocabulary and self.config["asr"] == "pocketsphinx":
+            # the words of the training transcripts (Stage 1 prepared them)
+            prepared = self.output / "pretrain" / "save"
+            texts = []
+            for split in self.config["train_splits"]:
+                with open(prepared / f"{split}.csv", newline="", encoding="utf-8") as stream:
+                    texts += [row["wrd"] for row in csv.DictReader(stream)]
+        return make_asr(self.config["asr"], texts, self.config["whisper_source"], self.config["device"])
+
+    def evaluate(self) -> Dict[str, dict]:
+        """Evaluates the original audio, the codec and the control on each set."""
+        from jepa_tokenizer.inference import JEPATokenizer
+
+        systems = {
+            "jepa": JEPATokenizer.from_hparams(
+                source=str(self.output / "model"), savedir=str(self.output / "model"),
+                run_opts={"device": self.config["device"]},
+            ),
+            "control": JEPATokenizer.from_hparams(
+                source=str(self.output / "control" / "model"), savedir=str(self.output / "control" / "model"),
+                run_opts={"device": self.config["device"]},
+            ),
+        }
+        rate = systems["jepa"].sample_rate
+        sets = {"test voices": (self._test_manifest(), bool(self.config["asr_corpus_vocabulary"]))}
+        if self.eval_manifest:
+            sets["eval manifest"] = (Path(self.eval_manifest), False)
+        results = {}
+        for name, (manifest, vocabulary) in sets.items():
+            folder = self.output / "eval" / name.replace(" ", "_")
+            utterances = load_manifest(manifest, rate, self.config["eval_max_utterances"])
+            asr = self._asr(vocabulary)
+            print(f"[4/4] evaluating on {name}: {len(utterances)} utterances from {manifest} ({asr.description})")
+            rows = {"original": evaluate_system("original", utterances, rate, None, asr, folder / "wavs")}
+            for system, tokenizer in systems.items():
+                with torch.no_grad():
+                    rows[system] = evaluate_system(
+                        system, utterances, rate, tokenizer_system(tokenizer), asr, folder / "wavs"
+                    )
+            for system, result in rows.items():
+                write_utterance_table(folder / f"utterances_{system}.csv", result["utterances"])
+            results[name] = {
+                "manifest": str(manifest),
+                "asr": asr.description,
+                "utterances": [u.id for u in utterances],
+                "rows": {system: result["averages"] for system, result in rows.items()},
+            }
+            self._pictures(name, folder, utterances, systems, rate)
+        self.state["evaluation"] = results
+        self._save_state()
+        return results
+
+    def _pictures(self, name, folder, utterances, systems, rate) -> None:
+        from jepa_tokenizer.plots import plot_daam_gates, plot_spectrograms
+
+        chosen = utterances[: self.config["num_spectrograms"]]
+        grid = []
+        for utt in chosen:
+            row = [utt.wav]
+            for tokenizer in systems.values():
+                with torch.no_grad():
+                    row.append(tokenizer_system(tokenizer)(utt.wav))
+            grid.append(row)
+        plot_spectrograms(grid, [u.id for u in chosen], ["original", "JEPA codec", "control"], rate,
+                          folder / "spectrograms.png")
+        encoder = systems["jepa"].codec.encoder
+        with torch.no_grad():
+            out = encoder(utterances[0].wav.unsqueeze(0).to(systems["jepa"].device), return_gates=True)
+        if out.gates:
+            plot_daam_gates(utterances[0].wav, [g[0] for g in out.gates], rate, folder / "daam_gates.png",
+                            f"DAAM gates of the Stage-1 encoder, {utterances[0].id}")
+
+    # ---------------------------------------------------------------- report
+    def plot_curves(self) -> List[Path]:
+        """Training curves of the three stages."""
+        from jepa_tokenizer.train_log import plot_curves
+
+        pictures = []
+        pretrain = self.state["pretrain"]["train_log"]
+        pictures.append(Path(plot_curves([pretrain], ["Stage 1"], ["train loss", "valid loss"],
+                                         str(self.output / "curves_pretrain.png"),
+                                         title="Stage 1: masked-prediction loss")))
+        logs = [self.state["codec"]["train_log"], self.state["control"]["train_log"]]
+        pictures.append(Path(plot_curves(logs, ["Stage-1 encoder", "untrained encoder"],
+                                         ["train G_loss", "valid G_loss"],
+                                         str(self.output / "curves_codec.png"),
+                                         title="Stage 2: generator loss (spectral + waveform)")))
+        return pictures
+
+    def codec(self):
+        """The exported codec (for its rates and vocabulary)."""
+        from jepa_tokenizer.inference import JEPATokenizer
+
+        folder = str(self.output / "model")
+        return JEPATokenizer.from_hparams(source=folder, savedir=folder).codec
+
+    def write_report(self) -> Path:
+        """``report.md``: the tables, the pictures, how it was run."""
+        codec = self.codec()
+        c = self.config
+        lines = [
+            "# Quickstart report",
+            "",
+            f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
+            f"{torch.get_num_threads()} CPU threads, device {c['device']}, budget {c['minutes']:g} min, "
+            f"model {c['model_config']}, data {c['data_folder']}.",
+            "",
+            f"Command: `{self.command}`",
+            "",
+            "## Training",
+            "",
+            "| stage | optimizer steps | minutes |",
+            "|---|---|---|",
+        ]
+        for stage in STAGES:
+            info = self.state[stage]
+            lines.append(f"| {TITLES[stage]} | {info['steps']} | {info['minutes']:.1f} |")
+        lines += ["", "![Stage 1](curves_pretrain.png)", "", "![Stage 2](curves_codec.png)", ""]
+        for name, result in self.state["evaluation"].items():
+            folder = "eval/" + name.replace(" ", "_")
+            lines += [
+                f"## Evaluation: {name}",
+                "",
+                f"{len(result['utterances'])} utterances of `{result['manifest']}`; WER judged by "
+                f"{result['asr']}. Per-utterance numbers and ASR hypotheses: `{folder}/utterances_*.csv`; "
+                f"wavs: `{folder}/wavs/`.",
+                "",
+                report_table(result["rows"], codec),
+                "",
+                f"![spectrograms]({folder}/spectrograms.png)",
+                "",
+            ]
+            if (self.output / folder / "daam_gates.png").is_file():
+                lines += [f"![DAAM gates]({folder}/daam_gates.png)", ""]
+        path = self.output / "report.md"
+        path.write_text("\n".join(lines))
+        return path
+
+    def run(self) -> Path:
+        """All stages, the evaluation and the report; returns ``report.md``."""
+        for stage in STAGES:
+            self.run_stage(stage)
+        results = self.evaluate()
+        self.plot_curves()
+        report = self.write_report()
+        minutes = (time.monotonic() - self.started) / 60
+        print(f"\nDone in {minutes:.1f} min (this session). Report: {report}\n")
+        for name, result in results.items():
+            print(f"{name}:")
+            print(report_table(result["rows"], self.codec()))
+            print()
+        return report
+
+
+NAMES = {"original": "original audio (reference)", "jepa": "JEPA codec (Stage 1 + 2)",
+         "control": "control (untrained encoder)"}
+
+
+def report_table(rows: Dict[str, Dict[str, float]], codec=None) -> str:
+    """Markdown table of the evaluation rows (``—`` where not applicable).
+
+    Example
+    -------
+    >>> print(report_table({"original": {"wer": 5.0}, "jepa": {"stoi": 0.5, "wer": 90.0}}))
+    | system | tokens/s | bit/s | vocabulary | STOI | PESQ-WB | mel dist. | WER % |
+    |---|---|---|---|---|---|---|---|
+    | original audio (reference) | — | — | — | — | — | — | 5.0 |
+    | JEPA codec (Stage 1 + 2) | — | — | — | 0.500 | — | — | 90.0 |
+    """
+
+    def cell(value, fmt):
+        return "—" if value is None else format(value, fmt)
+
+    lines = ["| system | tokens/s | bit/s | vocabulary | STOI | PESQ-WB | mel dist. | WER % |",
+             "|---|---|---|---|---|---|---|---|"]
+    for system, m in rows.items():
+        coded = codec is not None and system != "original"
+        lines.append(
+            f"| {NAMES.get(system, system)} | {cell(codec.tokens_per_second if coded else None, 'g')} "
+            f"| {cell(codec.bitrate if coded else None, 'g')} | {cell(codec.vocab_size if coded else None, 'd')} "
+            f"| {cell(m.get('stoi'), '.3f')} | {cell(m.get('pesq_wb'), '.2f')} "
+            f"| {cell(m.get('mel_distance'), '.2f')} | {cell(m.get('wer'), '.1f')} |"
+        )
+    return "\n".join(lines)
+
+
+def _overrides(pairs: List[str]) -> Dict[str, object]:
+    import yaml
+
+    if len(pairs) % 2:
+        raise SystemExit(f"overrides come as --key value pairs, got {pairs}")
+    result = {}
+    for key, value in zip(pairs[::2], pairs[1::2]):
+        if not key.startswith("--"):
+            raise SystemExit(f"unexpected argument {key!r}")
+        result[key[2:]] = yaml.safe_load(value)
+    return result
+
+
+def main(argv: Optional[List[str]] = None) -> Path:
+    """Command-line entry point; returns the report's path."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="hparams/quickstart.yaml", help="quickstart YAML")
+    parser.add_argument("--minutes", type=float, help="wall-clock budget (default: the YAML's)")
+    parser.add_argument("--device", help="torch device, e.g. cpu or cuda:0")
+    parser.add_argument("--output", help="output folder (default: the YAML's output_folder)")
+    parser.add_argument("--data_folder", help="LibriSpeech-style corpus (default: the embedded corpus)")
+    parser.add_argument("--eval-manifest", help="CSV (ID, wav, wrd) of extra speech to evaluate on")
+    args, rest = parser.parse_known_args(argv)
+    overrides = _overrides(rest)
+    for key, name in (("minutes", "minutes"), ("device", "device"), ("output", "output_folder"),
+                      ("data_folder", "data_folder")):
+        if getattr(args, key) is not None:
+            overrides[name] = getattr(args, key)
+    with open(resolve_config_path(args.config), encoding="utf-8") as stream:
+        config = load_hyperpyyaml(stream, overrides)
+    command = " ".join(["python -m jepa_tokenizer.quickstart", *(argv if argv is not None else sys.argv[1:])])
+    return Quickstart(config, args.eval_manifest, command).run()
+
+
+if __name__ == "__main__":
+    main()
