@@ -58,11 +58,21 @@ __all__ = ["Quickstart", "recipe_argv", "main"]
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("pretrain", "codec", "control")
+STAGES = ("pretrain", "codec", "control", "asr_jepa", "asr_control")
+# stage -> (its keys in the quickstart YAML: <kind>_hparams, <kind>_overrides; its recipe)
+RECIPE_OF = {
+    "pretrain": ("pretrain", "pretrain_jepa"),
+    "codec": ("codec", "train_codec"),
+    "control": ("codec", "train_codec"),
+    "asr_jepa": ("asr", "train_asr"),
+    "asr_control": ("asr", "train_asr"),
+}
 TITLES = {
     "pretrain": "Stage 1: JEPA pretraining",
     "codec": "Stage 2: codec on the Stage-1 encoder",
     "control": "Control: codec on an untrained encoder",
+    "asr_jepa": "ASR on the JEPA codec's tokens",
+    "asr_control": "ASR on the control's tokens",
 }
 
 
@@ -136,23 +146,26 @@ class Quickstart:
         self.state_file.write_text(json.dumps(self.state, indent=2, sort_keys=True) + "\n")
 
     # ---------------------------------------------------------------- stages
+    def _label(self, stage: str) -> str:
+        return f"[{STAGES.index(stage) + 1}/{len(STAGES) + 1}]"
+
     def _options(self, stage: str) -> Dict[str, object]:
         c = self.config
-        kind = "pretrain" if stage == "pretrain" else "codec"
-        number = STAGES.index(stage) + 1
+        kind = RECIPE_OF[stage][0]
         options = {
             "output_folder": str(self.output / stage),
             "data_folder": c["data_folder"],
             "train_splits": c["train_splits"],
             "valid_splits": c["valid_splits"],
-            "model_config": str(resolve_config_path(c["model_config"])),
             "seed": c["seed"],
             "device": c["device"],
             "noprogressbar": True,
             "log_config": str(resolve_config_path(c["log_config"])),
             "max_train_minutes": self.budget_minutes(stage),
-            "progress_label": f"[{number}/4] {stage}",
+            "progress_label": f"{self._label(stage)} {stage}",
         }
+        if kind != "asr":
+            options["model_config"] = str(resolve_config_path(c["model_config"]))
         options.update(c[f"{kind}_overrides"] or {})
         if stage == "codec":
             options["pretrained_encoder"] = str(self.output / "pretrain" / "save")
@@ -162,20 +175,24 @@ class Quickstart:
             options["export_folder"] = str(self.output / "control" / "model")
             # the same number of generator steps as the real codec (the budget is a cap)
             options["optimizer_step_limit"] = self.state["codec"]["steps"]
+        if kind == "asr":
+            model = self.output / ("model" if stage == "asr_jepa" else "control/model")
+            options["test_splits"] = c["test_splits"]
+            options["tokenizer_kind"] = "jepa"
+            options["tokenizer_options"] = {"source": str(model), "device": c["device"]}
         return options
 
     def run_stage(self, stage: str) -> None:
         """Runs one training stage through its recipe (skipped when done)."""
-        number = STAGES.index(stage) + 1
         if self._done(stage):
             info = self.state[stage]
-            print(f"[{number}/4] {TITLES[stage]}: done before ({info['steps']} steps, {info['minutes']:.1f} min)")
+            print(f"{self._label(stage)} {TITLES[stage]}: done before ({info['steps']} steps, {info['minutes']:.1f} min)")
             return
-        print(f"[{number}/4] {TITLES[stage]}: budget {self.budget_minutes(stage):.1f} min, "
+        print(f"{self._label(stage)} {TITLES[stage]}: budget {self.budget_minutes(stage):.1f} min, "
               f"about {self.minutes_left(stage):.1f} min left in total")
-        kind = "pretrain_jepa" if stage == "pretrain" else "train_codec"
-        hparams_file = str(resolve_config_path(self.config[f"{'pretrain' if stage == 'pretrain' else 'codec'}_hparams"]))
-        brain = load_recipe(kind).main(recipe_argv(hparams_file, self._options(stage)))
+        kind, recipe = RECIPE_OF[stage]
+        hparams_file = str(resolve_config_path(self.config[f"{kind}_hparams"]))
+        brain = load_recipe(recipe).main(recipe_argv(hparams_file, self._options(stage)))
         clock = brain.hparams.clock
         self.state[stage] = {
             "done": True,
@@ -183,6 +200,9 @@ class Quickstart:
             "minutes": round(clock.seconds / 60, 2),
             "train_log": str(Path(brain.hparams.train_log)),
         }
+        if kind == "asr":
+            self.state[stage]["test"] = {split: {k: float(v) for k, v in stats.items()}
+                                         for split, stats in brain.test_results.items()}
         self._save_state()
 
     # ------------------------------------------------------------ evaluation
@@ -232,7 +252,7 @@ class Quickstart:
             folder = self.output / "eval" / name.replace(" ", "_")
             utterances = load_manifest(manifest, rate, self.config["eval_max_utterances"])
             asr = self._asr(vocabulary)
-            print(f"[4/4] evaluating on {name}: {len(utterances)} utterances from {manifest} ({asr.description})")
+            print(f"[{len(STAGES) + 1}/{len(STAGES) + 1}] evaluating on {name}: {len(utterances)} utterances from {manifest} ({asr.description})")
             rows = {"original": evaluate_system("original", utterances, rate, None, asr, folder / "wavs")}
             for system, tokenizer in systems.items():
                 with torch.no_grad():
@@ -318,6 +338,10 @@ class Quickstart:
             info = self.state[stage]
             lines.append(f"| {TITLES[stage]} | {info['steps']} | {info['minutes']:.1f} |")
         lines += ["", "![Stage 1](curves_pretrain.png)", "", "![Stage 2](curves_codec.png)", ""]
+        lines += ["## Downstream ASR on the tokens", "",
+                  f"CTC on characters over each codec's tokens ({c['asr_hparams']}: per-frame token embeddings, "
+                  "x16 temporal upsampling, BiLSTM), trained on the training voices, tested on the test voices "
+                  "(the checkpoint with the lowest validation WER; beam search).", "", self.asr_table(), ""]
         for name, result in self.state["evaluation"].items():
             folder = "eval/" + name.replace(" ", "_")
             lines += [
@@ -338,6 +362,16 @@ class Quickstart:
         path.write_text("\n".join(lines))
         return path
 
+    def asr_table(self) -> str:
+        """Markdown table of the downstream ASR stages."""
+        lines = ["| tokens of | test split | WER % | CER % | optimizer steps | minutes |", "|---|---|---|---|---|---|"]
+        for stage in ("asr_jepa", "asr_control"):
+            info = self.state[stage]
+            for split, stats in info["test"].items():
+                lines.append(f"| {NAMES[stage[4:]]} | {split} | {stats['WER']:.1f} | {stats['CER']:.1f} "
+                             f"| {info['steps']} | {info['minutes']:.1f} |")
+        return "\n".join(lines)
+
     def run(self) -> Path:
         """All stages, the evaluation and the report; returns ``report.md``."""
         for stage in STAGES:
@@ -351,6 +385,8 @@ class Quickstart:
             print(f"{name}:")
             print(report_table(result["rows"], self.codec()))
             print()
+        print("downstream ASR on the tokens:")
+        print(self.asr_table())
         return report
 
 

@@ -14,7 +14,9 @@ from jepa_tokenizer.quickstart import recipe_argv
 
 from conftest import HPARAMS, SHARED_SPEECH, embedded_recipe_args, load_recipe
 
-SMALL = ["--eval_max_utterances", "2", "--num_spectrograms", "1"]
+SMALL = ["--eval_max_utterances", "2", "--num_spectrograms", "1", "--codec_share", "0.2", "--control_share", "0.2",
+         "--asr_jepa_share", "0.2", "--asr_control_share", "0.2"]
+STAGES = ("pretrain", "codec", "control", "asr_jepa", "asr_control")
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def run(tmp_path_factory):
     """One quickstart run (1 minute of training) on the embedded corpus, plus
     two utterances of real speech when ../shared/realspeech is present."""
     output = tmp_path_factory.mktemp("quickstart")
-    argv = ["--minutes", "1", "--output", str(output), "--device", "cpu", *SMALL]
+    argv = ["--minutes", "1.5", "--output", str(output), "--device", "cpu", *SMALL]
     manifest = SHARED_SPEECH / "manifest.csv"
     if manifest.is_file():
         argv += ["--eval-manifest", str(manifest)]
@@ -32,11 +34,13 @@ def run(tmp_path_factory):
 
 def test_every_stage_trained_and_the_control_matches_the_step_count(run):
     _, _, state = run
-    for stage in ("pretrain", "codec", "control"):
+    for stage in STAGES:
         assert state[stage]["done"] and state[stage]["steps"] > 0, stage
         # each stage stops on its share of the budget (plus at most the step in flight and validation)
         assert state[stage]["minutes"] < 1.0, stage
     assert state["control"]["steps"] == state["codec"]["steps"]
+    for stage in ("asr_jepa", "asr_control"):
+        assert math.isfinite(state[stage]["test"]["test"]["WER"]) and state[stage]["test"]["test"]["CER"] >= 0
 
 
 def test_report_numbers_pictures_and_wavs_exist(run):
@@ -46,14 +50,15 @@ def test_report_numbers_pictures_and_wavs_exist(run):
     for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (output / picture).stat().st_size > 1000, picture
     assert "curves_pretrain.png" in text and "spectrograms.png" in text and "daam_gates.png" in text
+    assert "## Downstream ASR on the tokens" in text and "| control (untrained encoder) | test |" in text
     rows = state["evaluation"]["test voices"]["rows"]
     assert set(rows) == {"original", "jepa", "control"}
     for system in ("jepa", "control"):
         for key in ("stoi", "pesq_wb", "mel_distance", "wer"):
             assert math.isfinite(rows[system][key]), (system, key)
     assert 0 <= rows["original"]["wer"] < 50  # pocketsphinx understands the flite test voices
-    table = [line for line in text.splitlines() if line.startswith("| JEPA codec")]
-    assert table and "| 7.5 | 80 | 16384 |" in table[0]
+    rows_md = [line for line in text.splitlines() if line.startswith("| JEPA codec (Stage 1 + 2) | 7.5 |")]
+    assert rows_md and "| 7.5 | 80 | 16384 |" in rows_md[0]
     wavs = sorted((output / "eval" / "test_voices" / "wavs").glob("*.wav"))
     assert len(wavs) == 2 * 3  # two utterances x (original, codec, control)
     for wav in wavs:
@@ -77,11 +82,11 @@ def test_eval_manifest_of_real_speech(run):
 
 def test_rerun_resumes_without_training_again(run, capsys):
     output, _, state = run
-    quickstart(["--minutes", "1", "--output", str(output), "--device", "cpu", *SMALL])
+    quickstart(["--minutes", "1.5", "--output", str(output), "--device", "cpu", *SMALL])
     printed = capsys.readouterr().out
-    assert printed.count("done before") == 3
+    assert printed.count("done before") == 5
     again = json.loads((output / "quickstart_state.json").read_text())
-    for stage in ("pretrain", "codec", "control"):
+    for stage in STAGES:
         assert again[stage] == state[stage]
 
 

@@ -71,15 +71,17 @@ def start_training_epoch(hparams, epoch: int) -> None:
         hparams.train_batch_sampler.set_epoch(epoch)
 
 
-def merge_manifests(csvs: List[str], output: str) -> str:
-    """Writes the rows of several manifests (audio columns only) into one CSV."""
+def merge_manifests(csvs: List[str], output: str, with_text: bool = False) -> str:
+    """Writes the rows of several manifests (audio columns, plus the
+    transcript with ``with_text``) into one CSV."""
+    columns = MANIFEST_COLUMNS + (["wrd"] if with_text else [])
     rows = []
     for path in csvs:
         with open(path, newline="", encoding="utf-8") as stream:
-            rows += [{k: row[k] for k in MANIFEST_COLUMNS} for row in csv.DictReader(stream)]
+            rows += [{k: row[k] for k in columns} for row in csv.DictReader(stream)]
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     with open(output, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
+        writer = csv.DictWriter(stream, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     return output

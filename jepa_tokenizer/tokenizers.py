@@ -1,0 +1,313 @@
+"""One interface for every audio tokenizer a downstream recipe can use.
+
+The interface is that of SpeechBrain's discrete audio benchmark (DASB):
+``sig_to_tokens(signal [B, T], lengths [B]) -> tokens [B, N, K]``,
+``tokens_to_sig(tokens [B, N, K]) -> signal [B, T]`` and
+``get_pretrained_embeddings(vocab_size, num_codebooks) -> [K * C, H]``, plus
+``sample_rate``, ``frame_rate``, ``num_codebooks`` and ``vocab_size``, so a
+recipe picks its tokenizer in YAML (``!new:jepa_tokenizer.tokenizers...``)
+and never branches on it:
+
+- ``JEPADASBTokenizer``: ours, from an exported model folder (or a codec);
+  it also gives the continuous latents before quantization (the upper bound
+  of a downstream task);
+- ``EncodecDASBTokenizer``, ``MimiDASBTokenizer``: SpeechBrain's Hugging Face
+  wrappers (weights from the hub, or a local folder: tests save a
+  random-weight model there);
+- ``DACDASBTokenizer``: SpeechBrain's DAC (``load_pretrained`` downloads).
+
+SpeechBrain's wrappers return codebooks in different layouts; the classes
+here only reorder them.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import tempfile
+from typing import Optional
+
+import torch
+from torch import nn
+
+__all__ = [
+    "DASBTokenizer",
+    "JEPADASBTokenizer",
+    "EncodecDASBTokenizer",
+    "MimiDASBTokenizer",
+    "DACDASBTokenizer",
+    "build_tokenizer",
+]
+
+
+class DASBTokenizer(nn.Module):
+    """Base class: the DASB methods and the facts a recipe needs."""
+
+    sample_rate: int
+    frame_rate: float
+    num_codebooks: int
+    vocab_size: int
+    name = "tokenizer"
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Tokens per second of audio (all codebooks)."""
+        return self.frame_rate * self.num_codebooks
+
+    @property
+    def bitrate(self) -> float:
+        """Bits per second at a uniform code distribution."""
+        return self.tokens_per_second * torch.tensor(float(self.vocab_size)).log2().item()
+
+    def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):  # pragma: no cover
+        raise NotImplementedError
+
+    def tokens_to_sig(self, tokens, lengths=None, **kwargs):  # pragma: no cover
+        raise NotImplementedError
+
+    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):  # pragma: no cover
+        raise NotImplementedError
+
+    def _first_codebooks(self, tokens: torch.Tensor, num_codebooks: Optional[int]) -> torch.Tensor:
+        if num_codebooks is None:
+            return tokens
+        if num_codebooks > tokens.shape[-1]:
+            raise ValueError(f"{self.name} has {tokens.shape[-1]} codebooks; {num_codebooks} requested")
+        return tokens[..., :num_codebooks]
+
+
+class JEPADASBTokenizer(DASBTokenizer):
+    """Our codec behind the DASB interface.
+
+    Arguments
+    ---------
+    source : str, optional
+        Exported model folder (``hyperparams.yaml`` + ``codec.ckpt``).
+    codec : JEPACodec, optional
+        A codec object instead of ``source``.
+    untrained : bool
+        With ``source``: the folder's architecture with fresh random weights
+        (seeded by ``seed``), the lower bound of a downstream task.
+    seed : int
+        Seed of the untrained weights.
+    device : str
+        Where the codec runs.
+
+    Example
+    -------
+    >>> from jepa_tokenizer.config import load_model_config
+    >>> tok = JEPADASBTokenizer(codec=load_model_config("jepa_tiny.yaml")["codec"])
+    >>> tokens = tok.sig_to_tokens(torch.randn(2, 16000) * 0.1, torch.tensor([1.0, 0.5]))
+    >>> tokens.shape, tok.tokens_to_sig(tokens).shape
+    (torch.Size([2, 3, 3]), torch.Size([2, 19200]))
+    >>> tok.get_pretrained_embeddings().shape  # 3 positions x 16384 tokens, 7 digits each
+    torch.Size([49152, 7])
+    >>> tok.latents(torch.randn(1, 16000)).shape
+    torch.Size([1, 3, 16])
+    """
+
+    name = "jepa"
+
+    def __init__(
+        self, source: Optional[str] = None, codec=None, untrained: bool = False, seed: int = 0, device: str = "cpu"
+    ):
+        super().__init__()
+        if (source is None) == (codec is None):
+            raise ValueError("give an exported model folder (source) or a codec, not both")
+        if untrained and codec is None:
+            from hyperpyyaml import load_hyperpyyaml
+
+            torch.manual_seed(seed)
+            with open(f"{source}/hyperparams.yaml", encoding="utf-8") as stream:
+                codec = load_hyperpyyaml(stream)["codec"]  # the architecture; weights not loaded
+        elif codec is None:
+            from jepa_tokenizer.inference import JEPATokenizer
+
+            codec = JEPATokenizer.from_hparams(
+                source=str(source), savedir=tempfile.mkdtemp(prefix="jepa-tokenizer-"),
+                run_opts={"device": device},
+            ).codec
+        self.codec = codec.to(device).eval().requires_grad_(False)
+        self.sample_rate = codec.sample_rate
+        self.frame_rate = codec.frame_rate
+        self.num_codebooks = codec.tokens_per_frame
+        self.vocab_size = codec.vocab_size
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the codec."""
+        return next(self.codec.parameters()).device
+
+    @torch.no_grad()
+    def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):
+        """``[B, T]`` audio at ``sample_rate`` -> ``[B, N, K]`` tokens."""
+        self.codec.eval()
+        lengths = None if lengths is None else lengths.to(self.device)
+        tokens = self.codec.encode(signal.to(self.device), lengths)
+        return self._first_codebooks(tokens, num_codebooks)
+
+    @torch.no_grad()
+    def tokens_to_sig(self, tokens, lengths=None, **kwargs):
+        """``[B, N, K]`` tokens -> ``[B, N * hop]`` audio."""
+        self.codec.eval()
+        return self.codec.decode(tokens.to(self.device), None if lengths is None else lengths.to(self.device))
+
+    @torch.no_grad()
+    def latents(self, signal, lengths=None) -> torch.Tensor:
+        """Continuous encoder output before FSQ: ``[B, N, code_dim]``."""
+        self.codec.eval()
+        lengths = None if lengths is None else lengths.to(self.device)
+        return self.codec.encoder(signal.to(self.device), lengths).latents
+
+    @torch.no_grad()
+    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):
+        """``[K * C, G]``: the FSQ values of the G digits each token stands for
+        (zeros where a token position holds fewer digits)."""
+        packer, fsq = self.codec.packer, self.codec.quantizer
+        K, C = self.num_codebooks, self.vocab_size
+        values = torch.arange(C, device=self.device).view(C, 1, 1)
+        place, radix = packer.place_values.to(self.device), packer.radix_table.to(self.device)  # [K, G]
+        digits = torch.div(values, place, rounding_mode="floor") % radix  # [C, K, G]; out-of-range tokens wrap
+        group = digits.shape[-1]
+        flat = digits.reshape(C, K * group)[:, : packer.num_digits]
+        codes = fsq.digits_to_codes(flat)  # [C, num_digits]
+        codes = nn.functional.pad(codes, (0, K * group - packer.num_digits))
+        return codes.reshape(C, K, group).transpose(0, 1).reshape(K * C, group).float()
+
+
+class _HFCodecTokenizer(DASBTokenizer):
+    """SpeechBrain's Hugging Face codec wrappers, which differ only in the
+    order of the codebook and time axes and the name of the code table."""
+
+    codebooks_first = False  # tokens of the wrapper: [B, K, N] instead of [B, N, K]
+    table = "vocabulary"
+
+    def _setup(self, model, num_codebooks: int) -> None:
+        self.model = model
+        config = model.model.config
+        self.sample_rate = int(config.sampling_rate)
+        self.frame_rate = float(config.frame_rate)
+        self.vocab_size = int(config.codebook_size)
+        self.num_codebooks = num_codebooks
+
+    def _layout(self, tokens: torch.Tensor) -> torch.Tensor:
+        return tokens.movedim(-1, -2) if self.codebooks_first else tokens
+
+    @torch.no_grad()
+    def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):
+        """``[B, T]`` -> ``[B, N, K]``."""
+        self.model.eval()
+        if lengths is None:
+            lengths = torch.ones(signal.shape[0], device=signal.device)
+        tokens, _ = self.model.encode(signal, lengths)
+        return self._first_codebooks(self._layout(tokens), num_codebooks)
+
+    @torch.no_grad()
+    def tokens_to_sig(self, tokens, lengths=None, **kwargs):
+        """``[B, N, K]`` -> ``[B, T]``."""
+        self.model.eval()
+        return self.model.decode(self._layout(tokens), lengths)[:, 0]
+
+    @torch.no_grad()
+    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):
+        """The wrapper's code vectors, ``[K * C, H]``."""
+        table = getattr(self.model, self.table)  # [K, C, H]
+        return table.reshape(-1, table.shape[-1])
+
+
+class EncodecDASBTokenizer(_HFCodecTokenizer):
+    """EnCodec through ``speechbrain.integrations.huggingface.encodec.Encodec``.
+
+    Arguments
+    ---------
+    source : str
+        Hub id (``facebook/encodec_24khz``) or a local model folder.
+    save_path : str
+        Download folder.
+    bandwidth : float
+        kbit/s (1.5 -> 2 codebooks at 24 kHz).
+    """
+
+    name = "encodec"
+
+    def __init__(self, source: str = "facebook/encodec_24khz", save_path: Optional[str] = None, bandwidth: float = 1.5):
+        super().__init__()
+        from speechbrain.integrations.huggingface.encodec import Encodec
+
+        model = Encodec(source=source, save_path=save_path or tempfile.mkdtemp(), bandwidth=bandwidth)
+        self._setup(model, int(model.vocabulary.shape[0]))
+
+
+class MimiDASBTokenizer(_HFCodecTokenizer):
+    """Mimi through ``speechbrain.integrations.huggingface.mimi.Mimi``
+    (12.5 frames/s)."""
+
+    name = "mimi"
+    codebooks_first = True
+    table = "embeddings"
+
+    def __init__(self, source: str = "kyutai/mimi", save_path: Optional[str] = None, num_codebooks: int = 8):
+        super().__init__()
+        from speechbrain.integrations.huggingface.mimi import Mimi
+
+        self._setup(Mimi(source=source, save_path=save_path or tempfile.mkdtemp(), num_codebooks=num_codebooks),
+                    num_codebooks)
+
+
+class DACDASBTokenizer(DASBTokenizer):
+    """DAC through ``speechbrain.lobes.models.discrete.dac.DAC``; keyword
+    arguments go to it (``load_pretrained=True, model_type="16khz"`` downloads)."""
+
+    name = "dac"
+
+    def __init__(self, num_codebooks: int = 2, **dac_options):
+        super().__init__()
+        from speechbrain.lobes.models.discrete.dac import DAC
+
+        self.model = DAC(**dac_options)
+        self.sample_rate = int(self.model.sample_rate)
+        self.frame_rate = self.sample_rate / float(self.model.hop_length)
+        self.vocab_size = int(self.model.codebook_size)
+        self.num_codebooks = num_codebooks
+
+    @torch.no_grad()
+    def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):
+        self.model.eval()
+        tokens, _ = self.model(signal[:, None], n_quantizers=num_codebooks or self.num_codebooks)
+        return tokens.movedim(-1, -2)[..., : num_codebooks or self.num_codebooks]
+
+    @torch.no_grad()
+    def tokens_to_sig(self, tokens, lengths=None, **kwargs):
+        self.model.eval()
+        features, _, _ = self.model.quantizer.from_codes(tokens.movedim(-1, -2))
+        return self.model.decode(features)[:, 0]
+
+    @torch.no_grad()
+    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):
+        quantizers = self.model.quantizer.quantizers[: num_codebooks or self.num_codebooks]
+        ids = torch.arange(self.vocab_size, device=next(self.model.parameters()).device)
+        return torch.cat([q.out_proj(q.embed_code(ids).transpose(0, 1).unsqueeze(0))[0].transpose(0, 1)
+                          for q in quantizers])
+
+
+TOKENIZERS = {
+    "jepa": JEPADASBTokenizer,
+    "encodec": EncodecDASBTokenizer,
+    "mimi": MimiDASBTokenizer,
+    "dac": DACDASBTokenizer,
+}
+
+
+def build_tokenizer(kind: str, options: Optional[dict] = None) -> DASBTokenizer:
+    """A tokenizer by name (``jepa``, ``encodec``, ``mimi``, ``dac``) with its
+    keyword options: one YAML key picks the tokenizer of a recipe.
+
+    Example
+    -------
+    >>> build_tokenizer("wavtokenizer")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown tokenizer 'wavtokenizer'; choose one of ['jepa', 'encodec', 'mimi', 'dac']
+    """
+    if kind not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer {kind!r}; choose one of {list(TOKENIZERS)}")
+    return TOKENIZERS[kind](**(options or {}))

@@ -1,0 +1,189 @@
+"""Downstream ASR: the DASB adapter, token extraction, the front-end, text
+units, and the recipe for our tokenizer and a random-weight EnCodec."""
+
+import csv
+
+import pytest
+import torch
+
+from jepa_tokenizer.asr import CodebookEmbedding, TemporalUpsampler
+from jepa_tokenizer.config import load_model_config
+from jepa_tokenizer.embedded_corpus import corpus_path
+from jepa_tokenizer.export import export_codec
+from jepa_tokenizer.extraction import extract_features, load_features
+from jepa_tokenizer.text import TextUnits
+from jepa_tokenizer.tokenizers import EncodecDASBTokenizer, JEPADASBTokenizer, build_tokenizer
+from jepa_tokenizer.train_log import parse_train_log
+
+from conftest import HPARAMS, load_recipe
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    torch.manual_seed(0)
+    codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
+    return export_codec(codec, tmp_path_factory.mktemp("model"), "jepa_tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def encodec_folder(tmp_path_factory):
+    """A small EnCodec with random weights saved locally (nothing downloaded)."""
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("encodec")
+    config = transformers.EncodecConfig(num_filters=8, hidden_size=32, codebook_dim=32, num_lstm_layers=1)
+    transformers.EncodecModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    speaker = corpus_path() / "test" / "9013" / "1"
+    lines = (speaker / "9013-1.trans.txt").read_text().splitlines()[:3]
+    path = tmp_path / "m.csv"
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["ID", "wav", "wrd"])
+        for line in lines:
+            utt, text = line.split(" ", 1)
+            writer.writerow([utt, speaker / f"{utt}.flac", text])
+    return path
+
+
+def test_dasb_adapter_round_trip(model_folder):
+    tok = JEPADASBTokenizer(source=str(model_folder))
+    wav = torch.randn(2, 20000) * 0.1
+    lengths = torch.tensor([1.0, 0.6])
+    tokens = tok.sig_to_tokens(wav, lengths)
+    assert tokens.dtype == torch.int64 and tokens.shape == (2, 4, tok.num_codebooks)
+    assert 0 <= int(tokens.min()) and int(tokens.max()) < tok.vocab_size
+    alone = tok.sig_to_tokens(wav[1:, :12000], torch.ones(1))
+    assert torch.equal(tokens[1, : alone.shape[1]], alone[0])  # padding-exact
+    signal = tok.tokens_to_sig(tokens)
+    assert signal.shape == (2, 4 * tok.codec.hop_length) and signal.dtype == torch.float32
+    assert tok.tokens_per_second == pytest.approx(7.5) and tok.frame_rate == pytest.approx(2.5)
+    with pytest.raises(ValueError, match="3 codebooks; 5 requested"):
+        tok.sig_to_tokens(wav, lengths, num_codebooks=5)
+
+
+def test_pretrained_embeddings_are_the_fsq_values_of_each_token(model_folder):
+    tok = JEPADASBTokenizer(source=str(model_folder))
+    table = tok.get_pretrained_embeddings(tok.vocab_size, tok.num_codebooks)
+    K, C = tok.num_codebooks, tok.vocab_size
+    assert table.shape[0] == K * C
+    tokens = tok.sig_to_tokens(torch.randn(1, 16000) * 0.1)[0]  # [N, K]
+    codes = tok.codec.quantizer.digits_to_codes(tok.codec.packer.unpack(tokens))  # [N, digits]
+    group = table.shape[1]
+    for k in range(K):
+        rows = table[k * C + tokens[:, k]]
+        expected = codes[:, k * group : (k + 1) * group]
+        assert torch.allclose(rows[:, : expected.shape[1]], expected.float())
+
+
+def test_untrained_tokenizer_has_the_architecture_and_other_weights(model_folder):
+    trained = JEPADASBTokenizer(source=str(model_folder))
+    untrained = build_tokenizer("jepa", {"source": str(model_folder), "untrained": True, "seed": 5})
+    a, b = trained.codec.state_dict(), untrained.codec.state_dict()
+    assert a.keys() == b.keys()
+    assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
+
+
+def test_extraction_is_resumable_identical_and_split_across_ranks(model_folder, manifest, tmp_path):
+    tok = JEPADASBTokenizer(source=str(model_folder))
+    folder = tmp_path / "features"
+    assert extract_features(tok, manifest, folder, progress=False) == 3
+    first = {p.name: torch.load(p) for p in folder.glob("*.pt")}
+    victim = sorted(folder.glob("*.pt"))[1]
+    victim.unlink()
+    (folder / f".{victim.stem}.pt.partial").write_bytes(b"interrupted")  # a half-written file is ignored
+    assert extract_features(tok, manifest, folder, progress=False) == 1
+    again = {p.name: torch.load(p) for p in folder.glob("*.pt")}
+    assert first.keys() == again.keys() and all(torch.equal(first[k], again[k]) for k in first)
+    assert load_features(folder, victim.stem).dtype == torch.int64
+    split = tmp_path / "split"
+    done = [extract_features(tok, manifest, split, rank=r, world_size=2, progress=False) for r in (0, 1)]
+    assert done == [2, 1] and len(list(split.glob("*.pt"))) == 3
+    with pytest.raises(ValueError, match="another tokenizer or kind"):
+        extract_features(tok, manifest, folder, kind="latents", progress=False)
+    with pytest.raises(FileNotFoundError, match="run the extraction first"):
+        load_features(folder, "nope")
+
+
+def test_encodec_adapter_on_random_weights(encodec_folder):
+    tok = EncodecDASBTokenizer(source=str(encodec_folder), bandwidth=1.5)
+    tokens = tok.sig_to_tokens(torch.randn(2, 24000) * 0.1, torch.tensor([1.0, 0.5]))
+    assert tokens.shape == (2, 75, 2) and tokens.dtype == torch.int64
+    assert tok.tokens_to_sig(tokens).shape[-1] == 24000
+    assert tok.get_pretrained_embeddings().shape[0] == 2 * tok.vocab_size
+
+
+def test_front_end_shapes_gradients_and_pretrained_tables():
+    pretrained = torch.randn(3 * 10, 4)
+    emb = CodebookEmbedding(num_codebooks=3, vocab_size=10, dim=8, pooling="concat", pretrained=pretrained)
+    up = TemporalUpsampler(dim=8, factor=16)
+    out = up(emb(torch.randint(0, 10, (2, 5, 3))))
+    assert out.shape == (2, 80, 8)
+    out.sum().backward()
+    assert emb.table.weight.grad is None and emb.project.weight.grad is not None  # frozen table
+    with pytest.raises(ValueError, match="30 rows"):
+        CodebookEmbedding(num_codebooks=3, vocab_size=10, dim=8, pretrained=torch.randn(20, 4))
+    with pytest.raises(ValueError, match="pooling"):
+        CodebookEmbedding(num_codebooks=3, vocab_size=10, dim=8, pooling="max")
+
+
+def test_sentencepiece_units_round_trip(tmp_path):
+    texts = [line.split(" ", 1)[1] for line in (corpus_path() / "train" / "9001" / "1" / "9001-1.trans.txt")
+             .read_text().splitlines()]
+    units = TextUnits(tmp_path, texts, "unigram", 60)
+    ids = units.encode(texts[0])
+    assert min(ids) >= 1 and units.decode(ids) == texts[0]
+    assert len(units) == len(units.vocab_list)
+    reloaded = TextUnits(tmp_path, [], "unigram", 60)  # from the saved model
+    assert reloaded.encode(texts[0]) == ids
+
+
+def _asr_args(output, *extra):
+    return [
+        str(HPARAMS / "asr_tokens.yaml"), "--data_folder", str(corpus_path()),
+        "--train_splits", "[train]", "--valid_splits", "[valid]", "--test_splits", "[test]",
+        "--device", "cpu", "--num_workers", "0", "--noprogressbar", "--output_folder", str(output),
+        "--lstm_hidden", "32", "--lstm_layers", "1", "--embedding_dim", "32", "--dropout", "0.0",
+        *extra,
+    ]
+
+
+def test_asr_recipe_trains_and_tests_on_our_tokens(model_folder, tmp_path):
+    recipe = load_recipe("train_asr")
+    args = _asr_args(tmp_path, "--tokenizer_options", f"{{source: {model_folder}}}", "--number_of_epochs", "4",
+                     "--lr", "0.002", "--test_beam_size", "4")
+    brain = recipe.main(args)
+    log = [row for row in parse_train_log(str(tmp_path / "train_log.txt")) if "train loss" in row]
+    assert len(log) == 4 and log[-1]["train loss"] < 0.9 * log[0]["train loss"]
+    assert all(row["train unfit_percent"] == 0 for row in log)
+    result = brain.test_results["test"]
+    assert 0 <= result["CER"] and result["WER"] >= 0
+    alignments = (tmp_path / "wer_test.txt").read_text()
+    assert "%WER" in alignments and "9014-1-0000" in alignments
+    features = sorted((tmp_path / "features").glob("*.pt"))
+    assert len(features) == 80 + 7 + 14
+    stamps = [f.stat().st_mtime_ns for f in features]
+    recipe.main(args)  # resumed: nothing extracted again, nothing trained again
+    assert [f.stat().st_mtime_ns for f in features] == stamps
+
+
+def test_asr_recipe_runs_encodec_and_the_bounds_through_the_same_script(model_folder, encodec_folder, tmp_path):
+    recipe = load_recipe("train_asr")
+    one = ["--number_of_epochs", "1", "--test_beam_size", "0"]
+    enc = recipe.main(_asr_args(tmp_path / "enc", "--tokenizer_kind", "encodec", "--tokenizer_options",
+                                f"{{source: {encodec_folder}, bandwidth: 1.5}}", "--upsample_factor", "1", *one))
+    assert enc.modules.front_end.num_codebooks == 2 and "test" in enc.test_results
+    lat = recipe.main(_asr_args(tmp_path / "lat", "--tokenizer_options", f"{{source: {model_folder}}}",
+                                "--features", "latents", *one))
+    assert type(lat.modules.front_end).__name__ == "LatentProjection"
+    low = recipe.main(_asr_args(tmp_path / "low", "--tokenizer_options",
+                                f"{{source: {model_folder}, untrained: True}}", "--use_pretrained_embeddings", "True",
+                                *one))
+    assert low.modules.front_end.table.weight.requires_grad is False
+    with pytest.raises(ValueError, match="needs our tokenizer"):
+        recipe.main(_asr_args(tmp_path / "bad", "--tokenizer_kind", "encodec", "--tokenizer_options",
+                              f"{{source: {encodec_folder}}}", "--features", "latents", *one))
