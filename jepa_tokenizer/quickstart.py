@@ -175,6 +175,8 @@ class Quickstart:
             options["export_folder"] = str(self.output / "control" / "model")
             # the same number of generator steps as the real codec (the budget is a cap)
             options["optimizer_step_limit"] = self.state["codec"]["steps"]
+        if stage == "asr_control":  # the same number of steps as on the JEPA tokens
+            options["optimizer_step_limit"] = self.state["asr_jepa"]["steps"]
         if kind == "asr":
             model = self.output / ("model" if stage == "asr_jepa" else "control/model")
             options["test_splits"] = c["test_splits"]
@@ -197,7 +199,7 @@ class Quickstart:
         self.state[stage] = {
             "done": True,
             "steps": int(brain.optimizer_step),
-            "minutes": round(clock.seconds / 60, 2),
+            "minutes": round(getattr(brain, "fit_seconds", clock.seconds) / 60, 2),
             "train_log": str(Path(brain.hparams.train_log)),
         }
         if kind == "asr":

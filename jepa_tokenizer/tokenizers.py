@@ -133,6 +133,11 @@ class JEPADASBTokenizer(DASBTokenizer):
         self.vocab_size = codec.vocab_size
 
     @property
+    def bitrate(self) -> float:
+        """Bits per second of the FSQ digits (a frame's last token may hold fewer)."""
+        return self.codec.bitrate
+
+    @property
     def device(self) -> torch.device:
         """Device of the codec."""
         return next(self.codec.parameters()).device

@@ -187,3 +187,24 @@ def test_asr_recipe_runs_encodec_and_the_bounds_through_the_same_script(model_fo
     with pytest.raises(ValueError, match="needs our tokenizer"):
         recipe.main(_asr_args(tmp_path / "bad", "--tokenizer_kind", "encodec", "--tokenizer_options",
                               f"{{source: {encodec_folder}}}", "--features", "latents", *one))
+
+
+def test_compare_codecs_writes_one_row_per_tokenizer_and_resumes(model_folder, encodec_folder, tmp_path):
+    compare = load_recipe("compare_codecs")
+    entries = (f"[{{name: ours, tokenizer_kind: jepa, tokenizer_options: {{source: {model_folder}}}}}, "
+               f"{{name: encodec, tokenizer_kind: encodec, upsample_factor: 1, "
+               f"tokenizer_options: {{source: {encodec_folder}, bandwidth: 1.5}}}}]")
+    args = [str(HPARAMS / "compare_codecs.yaml"), "--data_folder", str(corpus_path()),
+            "--output_folder", str(tmp_path), "--train_splits", "[train]", "--valid_splits", "[valid]",
+            "--test_splits", "[test]", "--device", "cpu", "--entries", entries,
+            "--asr_overrides", "{number_of_epochs: 1, lstm_hidden: 16, lstm_layers: 1, embedding_dim: 16, "
+            "dropout: 0.0, num_workers: 0, test_beam_size: 0}",
+            "--resynthesis_max_utterances", "1", "--resynthesis_asr", "pocketsphinx"]
+    table = compare.main(args)
+    rows = [line for line in table.read_text().splitlines() if line.startswith("| ours") or line.startswith("| encodec")]
+    assert len(rows) == 2
+    assert "| ours | test | 2.5 | 7.5 | 80 |" in rows[0] and "| encodec | test | 75 | 150 | 1500 |" in rows[1]
+    assert (tmp_path / "wer_vs_bitrate.png").stat().st_size > 1000
+    stamp = (tmp_path / "results.json").stat().st_mtime_ns
+    compare.main(args)  # both finished: nothing runs again
+    assert (tmp_path / "results.json").stat().st_mtime_ns == stamp

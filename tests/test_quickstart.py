@@ -14,7 +14,7 @@ from jepa_tokenizer.quickstart import recipe_argv
 
 from conftest import HPARAMS, SHARED_SPEECH, embedded_recipe_args, load_recipe
 
-SMALL = ["--eval_max_utterances", "2", "--num_spectrograms", "1", "--codec_share", "0.2", "--control_share", "0.2",
+SMALL = ["--eval_max_utterances", "2", "--num_spectrograms", "1", "--codec_share", "0.2", "--control_share", "0.3",
          "--asr_jepa_share", "0.2", "--asr_control_share", "0.2"]
 STAGES = ("pretrain", "codec", "control", "asr_jepa", "asr_control")
 
@@ -38,7 +38,9 @@ def test_every_stage_trained_and_the_control_matches_the_step_count(run):
         assert state[stage]["done"] and state[stage]["steps"] > 0, stage
         # each stage stops on its share of the budget (plus at most the step in flight and validation)
         assert state[stage]["minutes"] < 1.0, stage
+    # the control stops at the codec's step count (its larger time share is only a cap)
     assert state["control"]["steps"] == state["codec"]["steps"]
+    assert state["asr_control"]["steps"] <= state["asr_jepa"]["steps"]
     for stage in ("asr_jepa", "asr_control"):
         assert math.isfinite(state[stage]["test"]["test"]["WER"]) and state[stage]["test"]["test"]["CER"] >= 0
 
