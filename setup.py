@@ -32,7 +32,7 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest>=7", "matplotlib"],
+        "test": ["pytest>=7", "matplotlib", "transformers>=4.45"],  # random-weight EnCodec in the ASR tests
         "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
         "bench": ["transformers>=4.40"],
     },

@@ -105,7 +105,8 @@ def evaluate_system(
     -------
     dict
         ``averages`` (metric -> mean, ``wer`` in %), ``utterances`` (one
-        dict per utterance with its metrics and ASR hypothesis).
+        dict per utterance with its metrics and ASR hypothesis), ``outputs``
+        (the ``[T]`` waveforms evaluated).
 
     Example
     -------
@@ -130,7 +131,7 @@ def evaluate_system(
         averages["wer"] = stats["WER"]
         for row, utt, hypothesis in zip(rows, utterances, hypotheses):
             row["reference"], row["hypothesis"] = utt.text, hypothesis
-    return {"averages": averages, "utterances": rows}
+    return {"averages": averages, "utterances": rows, "outputs": outputs}
 
 
 def write_utterance_table(path: Union[str, Path], rows: Sequence[Dict[str, object]]) -> Path:

@@ -34,6 +34,7 @@ Authors
 import argparse
 import csv
 import datetime
+import functools
 import json
 import logging
 import platform
@@ -52,9 +53,9 @@ from jepa_tokenizer.evaluation import (
     tokenizer_system,
     write_utterance_table,
 )
-from jepa_tokenizer.training import load_recipe
+from jepa_tokenizer.training import load_recipe, recipe_argv
 
-__all__ = ["Quickstart", "recipe_argv", "main"]
+__all__ = ["Quickstart", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,30 +75,6 @@ TITLES = {
     "asr_jepa": "ASR on the JEPA codec's tokens",
     "asr_control": "ASR on the control's tokens",
 }
-
-
-# SpeechBrain run options: read by argparse (flags and plain values), not as YAML
-RUN_FLAGS = ("noprogressbar",)
-RUN_VALUES = ("device", "precision", "ckpt_interval_minutes", "optimizer_step_limit", "log_config")
-
-
-def recipe_argv(hparams_file: str, options: Dict[str, object]) -> List[str]:
-    """A recipe command line: the YAML file, then ``--key value`` pairs whose
-    values are written as YAML (JSON is YAML), strings included; SpeechBrain's
-    run options as argparse wants them.
-
-    Example
-    -------
-    >>> recipe_argv("a.yaml", {"splits": ["train"], "device": "cpu", "x": None, "noprogressbar": True})
-    ['a.yaml', '--splits', '["train"]', '--device', 'cpu', '--x', 'null', '--noprogressbar']
-    """
-    argv = [hparams_file]
-    for key, value in options.items():
-        if key in RUN_FLAGS:
-            argv += [f"--{key}"] if value else []
-        else:
-            argv += [f"--{key}", str(value) if key in RUN_VALUES else json.dumps(value)]
-    return argv
 
 
 class Quickstart:
@@ -269,27 +246,22 @@ class Quickstart:
                 "utterances": [u.id for u in utterances],
                 "rows": {system: result["averages"] for system, result in rows.items()},
             }
-            self._pictures(name, folder, utterances, systems, rate)
+            self._pictures(folder, utterances, rows, systems["jepa"], rate)
         self.state["evaluation"] = results
         self._save_state()
         return results
 
-    def _pictures(self, name, folder, utterances, systems, rate) -> None:
+    def _pictures(self, folder, utterances, rows, jepa, rate) -> None:
+        """Spectrograms of the first utterances (from the evaluation's outputs)
+        and the DAAM gates of the Stage-1 encoder on the first one."""
         from jepa_tokenizer.plots import plot_daam_gates, plot_spectrograms
 
-        chosen = utterances[: self.config["num_spectrograms"]]
-        grid = []
-        for utt in chosen:
-            row = [utt.wav]
-            for tokenizer in systems.values():
-                with torch.no_grad():
-                    row.append(tokenizer_system(tokenizer)(utt.wav))
-            grid.append(row)
-        plot_spectrograms(grid, [u.id for u in chosen], ["original", "JEPA codec", "control"], rate,
+        count = min(self.config["num_spectrograms"], len(utterances))
+        grid = [[rows[system]["outputs"][i] for system in ("original", "jepa", "control")] for i in range(count)]
+        plot_spectrograms(grid, [u.id for u in utterances[:count]], ["original", "JEPA codec", "control"], rate,
                           folder / "spectrograms.png")
-        encoder = systems["jepa"].codec.encoder
         with torch.no_grad():
-            out = encoder(utterances[0].wav.unsqueeze(0).to(systems["jepa"].device), return_gates=True)
+            out = jepa.codec.encoder(utterances[0].wav.unsqueeze(0).to(jepa.device), return_gates=True)
         if out.gates:
             plot_daam_gates(utterances[0].wav, [g[0] for g in out.gates], rate, folder / "daam_gates.png",
                             f"DAAM gates of the Stage-1 encoder, {utterances[0].id}")
@@ -311,8 +283,9 @@ class Quickstart:
                                          title="Stage 2: generator loss (spectral + waveform)")))
         return pictures
 
+    @functools.cached_property
     def codec(self):
-        """The exported codec (for its rates and vocabulary)."""
+        """The exported codec (for its rates and vocabulary), loaded once."""
         from jepa_tokenizer.inference import JEPATokenizer
 
         folder = str(self.output / "model")
@@ -320,7 +293,7 @@ class Quickstart:
 
     def write_report(self) -> Path:
         """``report.md``: the tables, the pictures, how it was run."""
-        codec = self.codec()
+        codec = self.codec
         c = self.config
         lines = [
             "# Quickstart report",
@@ -385,7 +358,7 @@ class Quickstart:
         print(f"\nDone in {minutes:.1f} min (this session). Report: {report}\n")
         for name, result in results.items():
             print(f"{name}:")
-            print(report_table(result["rows"], self.codec()))
+            print(report_table(result["rows"], self.codec))
             print()
         print("downstream ASR on the tokens:")
         print(self.asr_table())

@@ -23,6 +23,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import math
 import tempfile
 from typing import Optional
 
@@ -56,7 +57,7 @@ class DASBTokenizer(nn.Module):
     @property
     def bitrate(self) -> float:
         """Bits per second at a uniform code distribution."""
-        return self.tokens_per_second * torch.tensor(float(self.vocab_size)).log2().item()
+        return self.tokens_per_second * math.log2(self.vocab_size)
 
     def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):  # pragma: no cover
         raise NotImplementedError

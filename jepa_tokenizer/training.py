@@ -7,10 +7,11 @@ Authors
 
 import dataclasses
 import importlib.util
+import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 import speechbrain as sb
 import torch
@@ -30,6 +31,7 @@ __all__ = [
     "load_encoder_weights",
     "TrainingClock",
     "stop_if_out_of_time",
+    "recipe_argv",
 ]
 
 # recipes/LibriSpeech of a source checkout
@@ -221,3 +223,27 @@ def stop_if_out_of_time(brain, **postfix) -> None:
         torch.distributed.broadcast_object_list(decision, src=0)
     if decision[0]:
         brain.optimizer_step_limit = brain.optimizer_step
+
+
+# SpeechBrain run options: read by argparse (flags and plain values), not as YAML
+RUN_FLAGS = ("noprogressbar",)
+RUN_VALUES = ("device", "precision", "ckpt_interval_minutes", "optimizer_step_limit", "log_config")
+
+
+def recipe_argv(hparams_file: str, options: Dict[str, object]) -> List[str]:
+    """A recipe command line: the YAML file, then ``--key value`` pairs whose
+    values are written as YAML (JSON is YAML), strings included; SpeechBrain's
+    run options as argparse wants them.
+
+    Example
+    -------
+    >>> recipe_argv("a.yaml", {"splits": ["train"], "device": "cpu", "x": None, "noprogressbar": True})
+    ['a.yaml', '--splits', '["train"]', '--device', 'cpu', '--x', 'null', '--noprogressbar']
+    """
+    argv = [hparams_file]
+    for key, value in options.items():
+        if key in RUN_FLAGS:
+            argv += [f"--{key}"] if value else []
+        else:
+            argv += [f"--{key}", str(value) if key in RUN_VALUES else json.dumps(value)]
+    return argv

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 
 from jepa_tokenizer.quickstart import main as quickstart
-from jepa_tokenizer.quickstart import recipe_argv
+from jepa_tokenizer.training import recipe_argv
 
 from conftest import HPARAMS, SHARED_SPEECH, embedded_recipe_args, load_recipe
 

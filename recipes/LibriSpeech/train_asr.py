@@ -141,17 +141,20 @@ class ASRBrain(sb.Brain):
             self.test_stats = stats
 
 
-def prepare_data(hparams) -> Dict[str, str]:
-    """Manifests of the train, valid and each test split (one CSV per role)."""
-    roles = {"train": hparams["train_splits"], "valid": hparams["valid_splits"]}
-    roles.update({f"test_{s}": [s] for s in hparams["test_splits"]})
-    splits = sorted({s for group in roles.values() for s in group})
+def manifest_paths(hparams) -> Dict[str, str]:
+    """CSV of each role: train, valid and one per test split."""
+    roles = ["train", "valid"] + [f"test_{s}" for s in hparams["test_splits"]]
+    return {role: str(Path(hparams["save_folder"]) / f"asr_{role}.csv") for role in roles}
+
+
+def prepare_data(hparams) -> None:
+    """Writes the manifests of ``manifest_paths`` (transcripts included)."""
+    groups = {"train": hparams["train_splits"], "valid": hparams["valid_splits"]}
+    groups.update({f"test_{s}": [s] for s in hparams["test_splits"]})
+    splits = sorted({s for group in groups.values() for s in group})
     paths = prepare_librispeech(hparams["data_folder"], hparams["save_folder"], splits, hparams["skip_prep"])
-    manifests = {}
-    for role, group in roles.items():
-        manifests[role] = str(Path(hparams["save_folder"]) / f"asr_{role}.csv")
-        merge_manifests([paths[s] for s in group], manifests[role], with_text=True)
-    return manifests
+    for role, manifest in manifest_paths(hparams).items():
+        merge_manifests([paths[s] for s in groups[role]], manifest, with_text=True)
 
 
 def extract(hparams, manifests: Dict[str, str]) -> None:
@@ -229,11 +232,8 @@ def main(argv: Optional[List[str]] = None) -> ASRBrain:
     hparams, run_opts = start_experiment(argv)
     if hparams["features"] == "latents" and not hasattr(hparams["tokenizer"], "latents"):
         raise ValueError(f"--features latents needs our tokenizer; {hparams['tokenizer_kind']} has no latents")
-    manifests = {}
-    run_on_main(lambda: manifests.update(prepare_data(hparams)))
-    if not manifests:  # ranks other than the main one read what it wrote
-        manifests = {role: str(Path(hparams["save_folder"]) / f"asr_{role}.csv")
-                     for role in ["train", "valid"] + [f"test_{s}" for s in hparams["test_splits"]]}
+    run_on_main(prepare_data, kwargs={"hparams": hparams})
+    manifests = manifest_paths(hparams)
     extract(hparams, manifests)
     datasets = dataio_prepare(hparams, manifests)
     modules = build_modules(hparams, hparams["text_encoder"])
