@@ -7,6 +7,8 @@
     jepa-tokenizer info IN_TOKENS
     jepa-tokenizer eval --model DIR AUDIO_DIR                # reconstruction metrics
     jepa-tokenizer eval --model DIR --manifest CSV           # ... and resynthesis WER
+    jepa-tokenizer synthesize --model TTS_DIR --text "HELLO" --output out.wav
+    jepa-tokenizer synthesize --model TTS_DIR --texts lines.txt --output OUT_DIR
 
 Token files end in ``.jtok`` (see ``jepa_tokenizer.token_file``). Decoding
 without ``--model`` uses the model folder recorded in the token file.
@@ -113,6 +115,28 @@ def cmd_eval(args) -> None:
         _eval_audio(tokenizer, args)
 
 
+def cmd_synthesize(args) -> None:
+    from jepa_tokenizer.audio import save_audio
+    from jepa_tokenizer.synthesis import TextToSpeech
+
+    if (args.text is None) == (args.texts is None):
+        raise SystemExit("error: synthesize takes --text or --texts, not both")
+    tts = TextToSpeech.from_folder(args.model, args.device)
+    sampling = {"temperature": args.temperature, "top_k": args.top_k}
+    if args.text is not None:
+        path = tts.synthesize_to_file(args.text, args.output, args.speaker, args.seed, **sampling)
+        print(f"wrote {path}")
+        return
+    lines = [line for line in Path(args.texts).read_text(encoding="utf-8").splitlines() if line.strip()]
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    if args.seed is not None:
+        torch.manual_seed(args.seed)
+    for number, text in enumerate(tqdm(lines, desc="synthesizing", unit="text")):
+        save_audio(output / f"{number:04d}.wav", tts.synthesize(text, args.speaker, **sampling), tts.sample_rate)
+    print(f"wrote {len(lines)} files to {output}")
+
+
 def _eval_manifest(tokenizer, args) -> None:
     from jepa_tokenizer.evaluation import evaluate_system, load_manifest, tokenizer_system
     from jepa_tokenizer.metrics import make_asr
@@ -189,9 +213,20 @@ def main(argv: Optional[List[str]] = None) -> None:
     ev.add_argument("--chunk-seconds", type=float, default=None,
                     help="also report how often chunked tokens equal whole-file tokens")
     ev.add_argument("--context-seconds", type=float, default=4.0)
+    syn = sub.add_parser("synthesize", help="text -> speech with an exported TTS folder")
+    syn.add_argument("--model", required=True, help="exported TTS folder (recipes/LibriTTS/train_tts.py)")
+    syn.add_argument("--text", help="one text -> the --output file")
+    syn.add_argument("--texts", help="a text file, one text per line -> --output folder (0000.wav...)")
+    syn.add_argument("--output", required=True)
+    syn.add_argument("--speaker", default=None, help="a speaker the model knows (default: its default)")
+    syn.add_argument("--temperature", type=float, default=None, help="0: most likely digits")
+    syn.add_argument("--top-k", type=int, default=None, help="sample among the k most likely levels")
+    syn.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
+    commands = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "eval": cmd_eval,
+                "synthesize": cmd_synthesize}
     try:
-        {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "eval": cmd_eval}[args.command](args)
+        commands[args.command](args)
     except ValueError as err:
         raise SystemExit(f"error: {err}") from err
 

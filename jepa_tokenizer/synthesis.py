@@ -1,0 +1,232 @@
+"""``TextToSpeech``: text -> tokens -> waveform with an exported TTS folder.
+
+``export_tts`` writes a self-contained folder: ``hyperparams.yaml`` (the
+model's architecture, its text units and speakers, sampling defaults),
+``model.ckpt``, ``units/`` (the text-unit inventory) and ``codec/`` (the
+frozen codec the tokens belong to, itself an exported codec folder). It
+loads with ``TextToSpeech.from_folder(folder)``.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from speechbrain.inference.interfaces import Pretrained
+
+from jepa_tokenizer.audio import save_audio
+from jepa_tokenizer.text import TextUnits
+
+__all__ = ["TextToSpeech", "export_tts", "TTS_WEIGHTS_FILE"]
+
+TTS_WEIGHTS_FILE = "model.ckpt"
+
+_TEMPLATE = """# Exported by jepa_tokenizer.synthesis.export_tts: self-contained.
+# Load with jepa_tokenizer.synthesis.TextToSpeech.from_folder(<this folder>).
+folder: !PLACEHOLDER            # set to this folder when loading
+text_units: {text_units}
+sentencepiece_vocab_size: {sentencepiece_vocab_size}
+speakers: {speakers}            # rows of the speaker table ([]: none)
+default_speaker: {default_speaker}
+# sampling defaults (each can be given per call)
+temperature: {temperature}
+top_k: {top_k}
+stop_threshold: {stop_threshold}
+min_frames: {min_frames}
+max_frames_per_unit: {max_frames_per_unit}   # generation cap in proportion to the text
+
+model: !new:jepa_tokenizer.tts.TokenTTS
+{model_arguments}
+modules:
+    model: !ref <model>
+pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
+    loadables:
+        model: !ref <model>
+"""
+
+SAMPLING_KEYS = ("temperature", "top_k", "stop_threshold", "min_frames", "max_frames_per_unit")
+
+
+def export_tts(
+    model: torch.nn.Module,
+    folder: Union[str, Path],
+    model_arguments: Dict[str, object],
+    units_folder: Union[str, Path],
+    codec_folder: Union[str, Path],
+    text_units: str = "char",
+    sentencepiece_vocab_size: int = 250,
+    speakers: Sequence[str] = (),
+    default_speaker: Optional[str] = None,
+    sampling: Optional[Dict[str, float]] = None,
+) -> Path:
+    """Writes a ``TextToSpeech`` folder for ``model`` (built with
+    ``model_arguments``), copying the text units and the codec folder."""
+    sampling = {"temperature": 0.7, "top_k": 0, "stop_threshold": 0.5, "min_frames": 1,
+                "max_frames_per_unit": 0.5, **(sampling or {})}
+    unknown = set(sampling) - set(SAMPLING_KEYS)
+    if unknown:
+        raise ValueError(f"unknown sampling keys {sorted(unknown)}; expected {list(SAMPLING_KEYS)}")
+    speakers = [str(s) for s in speakers]
+    if default_speaker is None and speakers:
+        default_speaker = speakers[0]
+    if speakers and default_speaker not in speakers:
+        raise ValueError(f"default speaker {default_speaker!r} is not one of {speakers}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in (("units", units_folder), ("codec", codec_folder)):
+        shutil.rmtree(folder / name, ignore_errors=True)
+        shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("spm_train.txt"))
+    arguments = "\n".join(f"    {key}: {json.dumps(value)}" for key, value in model_arguments.items())
+    text = _TEMPLATE.format(
+        text_units=text_units, sentencepiece_vocab_size=sentencepiece_vocab_size,
+        speakers=json.dumps(speakers), default_speaker=json.dumps(default_speaker),
+        model_arguments=arguments, **{key: json.dumps(value) for key, value in sampling.items()},
+    )
+    (folder / "hyperparams.yaml").write_text(text)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / TTS_WEIGHTS_FILE)
+    return folder
+
+
+class TextToSpeech(Pretrained):
+    """Synthesizes speech from text with a trained ``TokenTTS`` and its codec.
+
+    Text is normalised (whitespace collapsed; upper-cased when the unit
+    inventory has no lower-case letters, as for LibriSpeech-style
+    transcripts); characters outside the inventory, empty text and unknown
+    speakers raise ``ValueError``. Generation stops at the model's
+    end-of-speech decision or at ``max_frames_per_unit`` frames per text unit.
+
+    Example
+    -------
+    >>> tts = TextToSpeech.from_folder("results/tts/model")  # doctest: +SKIP
+    >>> wav = tts.synthesize("THE CAT SAT ON THE MAT")  # doctest: +SKIP
+    >>> tts.synthesize_to_file("HELLO WORLD", "hello.wav", temperature=0.5, seed=1)  # doctest: +SKIP
+    """
+
+    MODULES_NEEDED = ["model"]
+
+    @classmethod
+    def from_folder(cls, folder: Union[str, Path], device: str = "cpu") -> "TextToSpeech":
+        """Loads an exported folder (see ``export_tts``) onto ``device``."""
+        folder = Path(folder).resolve()
+        if not (folder / "hyperparams.yaml").is_file():
+            raise FileNotFoundError(f"{folder} is not an exported TTS folder (no hyperparams.yaml)")
+        return cls.from_hparams(
+            source=str(folder), savedir=tempfile.mkdtemp(prefix="jepa-tts-"),
+            overrides={"folder": str(folder)}, run_opts={"device": device},
+        )
+
+    @property
+    def model(self):
+        """The loaded ``TokenTTS``."""
+        return self.mods.model
+
+    @property
+    def units(self) -> TextUnits:
+        """The text units the model was trained on."""
+        if getattr(self, "_units", None) is None:
+            self._units = TextUnits(Path(self.hparams.folder) / "units", [], self.hparams.text_units,
+                                    self.hparams.sentencepiece_vocab_size)
+        return self._units
+
+    @property
+    def tokenizer(self):
+        """The frozen codec (``JEPADASBTokenizer``) that turns tokens into audio."""
+        if getattr(self, "_tokenizer", None) is None:
+            from jepa_tokenizer.tokenizers import JEPADASBTokenizer
+
+            self._tokenizer = JEPADASBTokenizer(source=str(Path(self.hparams.folder) / "codec"),
+                                                device=str(self.device))
+        return self._tokenizer
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate of the synthesized audio."""
+        return self.tokenizer.sample_rate
+
+    @property
+    def speakers(self) -> List[str]:
+        """Names of the speakers the model can speak as ([] without a speaker table)."""
+        return list(self.hparams.speakers)
+
+    def normalize(self, text: str) -> str:
+        """The text as the model's units expect it."""
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string; got {type(text).__name__}")
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("text is empty: nothing to synthesize")
+        if self.units.kind == "char" and not any(c.islower() for c in self.units.units):
+            text = text.upper()
+        return text
+
+    def _speaker_indices(self, speakers, batch: int) -> Optional[torch.Tensor]:
+        if not self.speakers:
+            if speakers is not None and any(s is not None for s in speakers):
+                raise ValueError("this model has no speaker table; leave speaker unset")
+            return None
+        names = [self.hparams.default_speaker if s is None else str(s) for s in (speakers or [None] * batch)]
+        unknown = sorted({s for s in names if s not in self.speakers})
+        if unknown:
+            raise ValueError(f"unknown speaker(s) {unknown}; this model knows {self.speakers}")
+        return torch.tensor([self.speakers.index(s) for s in names], device=self.device)
+
+    @torch.no_grad()
+    def synthesize_tokens(
+        self, texts: Sequence[str], speakers: Optional[Sequence[Optional[str]]] = None, seed: Optional[int] = None,
+        **sampling,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Tokens ``[B, N, K]`` of each text and its frame count ``[B]``."""
+        if isinstance(texts, str) or not texts:
+            raise ValueError("texts must be a non-empty list of strings")
+        if speakers is not None and len(speakers) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(speakers)} speakers")
+        unknown = set(sampling) - set(SAMPLING_KEYS)
+        if unknown:
+            raise ValueError(f"unknown sampling options {sorted(unknown)}; expected {list(SAMPLING_KEYS)}")
+        options = {key: getattr(self.hparams, key) for key in SAMPLING_KEYS}
+        options.update({k: v for k, v in sampling.items() if v is not None})
+        ids = [self.units.encode(self.normalize(text)) for text in texts]
+        longest = max(len(i) for i in ids)
+        units = torch.zeros(len(ids), longest, dtype=torch.long)
+        for row, seq in enumerate(ids):
+            units[row, : len(seq)] = torch.tensor(seq)
+        lens = torch.tensor([len(i) / longest for i in ids])
+        limit = torch.tensor([max(1, round(options["max_frames_per_unit"] * len(i))) for i in ids])
+        if seed is not None:
+            torch.manual_seed(seed)
+        self.model.eval()
+        digits, counts = self.model.generate(
+            units.to(self.device), lens.to(self.device), self._speaker_indices(speakers, len(ids)),
+            max_frames=limit.to(self.device), min_frames=int(options["min_frames"]),
+            temperature=float(options["temperature"]), top_k=int(options["top_k"]),
+            stop_threshold=float(options["stop_threshold"]),
+        )
+        return self.tokenizer.codec.packer.pack(digits), counts
+
+    def synthesize_batch(
+        self, texts: Sequence[str], speakers: Optional[Sequence[Optional[str]]] = None, seed: Optional[int] = None,
+        **sampling,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms ``[B, T]`` (silence past each item's end) and their
+        relative lengths ``[B]``."""
+        tokens, counts = self.synthesize_tokens(texts, speakers, seed, **sampling)
+        lens = counts.float() / tokens.shape[1]
+        return self.tokenizer.tokens_to_sig(tokens, lens), lens.cpu()
+
+    def synthesize(self, text: str, speaker: Optional[str] = None, seed: Optional[int] = None,
+                   **sampling) -> torch.Tensor:
+        """One waveform ``[T]`` at ``sample_rate``."""
+        wavs, lens = self.synthesize_batch([text], [speaker], seed, **sampling)
+        return wavs[0, : round(float(lens[0]) * wavs.shape[1])].cpu()
+
+    def synthesize_to_file(self, text: str, path: Union[str, Path], speaker: Optional[str] = None,
+                           seed: Optional[int] = None, **sampling) -> Path:
+        """Synthesizes ``text`` into an audio file."""
+        save_audio(path, self.synthesize(text, speaker, seed, **sampling), self.sample_rate)
+        return Path(path)

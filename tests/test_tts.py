@@ -1,0 +1,176 @@
+"""Text to tokens to speech: the model overfits real (embedded) utterances,
+generation stops, the exported synthesizer gives audio of the right rate and
+length, bad input is refused; the recipe trains, resumes and reports."""
+
+import pytest
+import torch
+from speechbrain.dataio.batch import PaddedBatch
+
+from jepa_tokenizer.config import load_model_config
+from jepa_tokenizer.embedded_corpus import corpus_path
+from jepa_tokenizer.export import export_codec
+from jepa_tokenizer.synthesis import TextToSpeech, export_tts
+from jepa_tokenizer.text import TextUnits
+from jepa_tokenizer.tokenizers import JEPADASBTokenizer
+from jepa_tokenizer.tts import TokenTTS, sample_digits, tts_loss
+from jepa_tokenizer.audio import load_audio
+
+SPEAKERS = ("9009", "9010")  # two training voices of the embedded corpus
+ARCH = {"d_model": 64, "nhead": 2, "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ffn": 128,
+        "dropout": 0.0}
+
+
+@pytest.fixture(scope="module")
+def codec_folder(tmp_path_factory):
+    torch.manual_seed(0)
+    codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
+    return export_codec(codec, tmp_path_factory.mktemp("codec"), "jepa_tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def utterances(codec_folder):
+    """Two utterances of each of two voices: text, speaker index, digits."""
+    tok = JEPADASBTokenizer(source=str(codec_folder))
+    rows = []
+    for index, speaker in enumerate(SPEAKERS):
+        chapter = corpus_path() / "train" / speaker / "1"
+        for line in (chapter / f"{speaker}-1.trans.txt").read_text().splitlines()[:2]:
+            utt, text = line.split(" ", 1)
+            wav = load_audio(chapter / f"{utt}.flac", tok.sample_rate).wav
+            digits = tok.codec.packer.unpack(tok.sig_to_tokens(wav[None])[0])
+            rows.append({"text": text, "speaker": index, "digits": digits})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def trained(utterances, tmp_path_factory):
+    """A small model trained to memorise the utterances (with its loss curve)."""
+    torch.manual_seed(0)
+    units = TextUnits(tmp_path_factory.mktemp("units"), [u["text"] for u in utterances])
+    batch = PaddedBatch([
+        {"units": torch.tensor(units.encode(u["text"])), "digits": u["digits"], "speaker": u["speaker"]}
+        for u in utterances
+    ])
+    levels = utterances[0]["digits"].new_full((utterances[0]["digits"].shape[1],), 4).tolist()
+    arguments = {"num_units": len(units), "levels": levels, "num_speakers": len(SPEAKERS), **ARCH}
+    model = TokenTTS(**arguments)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(200):
+        out = model(batch.units.data, batch.units.lengths, batch.digits.data, batch.digits.lengths,
+                    batch.speaker)
+        loss, _, _ = tts_loss(out, batch.digits.data, batch.digits.lengths, stop_pos_weight=5.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return {"model": model.eval(), "units": units, "batch": batch, "losses": losses, "arguments": arguments}
+
+
+@pytest.fixture(scope="module")
+def tts(trained, codec_folder, tmp_path_factory):
+    folder = export_tts(
+        trained["model"], tmp_path_factory.mktemp("tts"), trained["arguments"], trained["units"].folder,
+        codec_folder, speakers=SPEAKERS, sampling={"temperature": 0.0, "max_frames_per_unit": 0.3},
+    )
+    return TextToSpeech.from_folder(folder)
+
+
+def test_model_overfits_embedded_utterances(trained):
+    losses = trained["losses"]
+    # 4 utterances, 200 full-batch steps: the loss of 16 four-level digits per
+    # frame starts near log(4) = 1.39 (+ the stop term) and falls by > 90%
+    assert losses[0] > 1.3
+    assert losses[-1] < 0.1 * losses[0], losses[::20]
+
+
+def test_generation_reproduces_and_stops(trained, utterances):
+    batch = trained["batch"]
+    digits, counts = trained["model"].generate(batch.units.data, batch.units.lengths, batch.speaker,
+                                               max_frames=60, temperature=0.0)
+    true = [u["digits"].shape[0] for u in utterances]
+    assert counts.tolist() == true  # it stops by itself, well before the cap of 60
+    agree = total = 0
+    for row, target in enumerate(u["digits"] for u in utterances):
+        agree += int((digits[row, : len(target)] == target).sum())
+        total += target.numel()
+        assert not digits[row, len(target):].any()  # zeros past an item's end
+    assert agree / total > 0.95  # memorised (chance: 25%), errors compounding along the frames
+
+
+def test_generation_cap_and_sampling_controls(trained):
+    batch = trained["batch"]
+    model = trained["model"]
+    _, counts = model.generate(batch.units.data, batch.units.lengths, batch.speaker,
+                               max_frames=torch.tensor([3, 1, 2, 4]), stop_threshold=1.0)
+    assert counts.tolist() == [3, 1, 2, 4]  # never stops by itself: each item's cap
+    torch.manual_seed(1)
+    a, _ = model.generate(batch.units.data, batch.units.lengths, batch.speaker, temperature=1.5, top_k=3)
+    torch.manual_seed(1)
+    b, _ = model.generate(batch.units.data, batch.units.lengths, batch.speaker, temperature=1.5, top_k=3)
+    assert torch.equal(a, b)  # seeded sampling is repeatable
+    logits = torch.tensor([[3.0, 2.0, 1.0, 0.0]]).expand(2000, 4)
+    drawn = sample_digits(logits, temperature=1.0, top_k=2)
+    assert set(drawn.tolist()) == {0, 1}  # top-k keeps the two best levels only
+    with pytest.raises(ValueError, match="temperature"):
+        sample_digits(logits, temperature=-1.0)
+    with pytest.raises(ValueError, match="speaker indices"):
+        model.generate(batch.units.data, batch.units.lengths, torch.tensor([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="conditioned on speakers"):
+        model.generate(batch.units.data, batch.units.lengths)
+
+
+def test_gradients_reach_every_part(utterances):
+    units = torch.randint(1, 20, (2, 15))
+    digits = torch.stack([u["digits"][:8] for u in utterances[:2]])
+    model = TokenTTS(num_units=20, levels=4, num_digits=digits.shape[-1], num_speakers=2, **ARCH)
+    out = model(units, torch.ones(2), digits, torch.tensor([1.0, 0.75]), torch.tensor([0, 1]))
+    tts_loss(out, digits, torch.tensor([1.0, 0.75]))[0].backward()
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_synthesizer_rate_duration_and_speakers(tts, utterances):
+    hop = tts.tokenizer.codec.hop_length
+    assert tts.sample_rate == 16000 and tts.speakers == list(SPEAKERS)
+    for utt in utterances:
+        wav = tts.synthesize(utt["text"].lower(), speaker=SPEAKERS[utt["speaker"]])  # lower case is normalised
+        assert wav.dim() == 1 and torch.isfinite(wav).all()
+        assert wav.numel() == utt["digits"].shape[0] * hop  # the memorised duration
+    texts = [u["text"] for u in utterances]
+    wavs, lens = tts.synthesize_batch(texts, [SPEAKERS[u["speaker"]] for u in utterances])
+    frames = (lens * wavs.shape[1] / hop).round().long()
+    assert frames.tolist() == [u["digits"].shape[0] for u in utterances]
+    # an unseen short text stays within the cap in proportion to its length
+    short = tts.synthesize("THE CAT")
+    assert 0 < short.numel() <= round(0.3 * len("THE CAT")) * hop
+
+
+def test_synthesizer_refuses_bad_input(tts, tmp_path):
+    with pytest.raises(ValueError, match="empty"):
+        tts.synthesize("   ")
+    with pytest.raises(ValueError, match="outside the unit inventory"):
+        tts.synthesize("HELLO, WORLD!")
+    with pytest.raises(ValueError, match="unknown speaker"):
+        tts.synthesize("HELLO", speaker="1234")
+    with pytest.raises(ValueError, match="unknown sampling"):
+        tts.synthesize("HELLO", temprature=0.5)
+    with pytest.raises(ValueError, match="non-empty list"):
+        tts.synthesize_batch("HELLO")
+    with pytest.raises(FileNotFoundError, match="not an exported TTS folder"):
+        TextToSpeech.from_folder(tmp_path)
+
+
+def test_command_line_synthesize(tts, tmp_path):
+    from jepa_tokenizer.cli import main
+
+    folder = tts.hparams.folder
+    texts = tmp_path / "texts.txt"
+    texts.write_text("THE CAT\nA DOG RAN\n")
+    main(["synthesize", "--model", folder, "--text", "THE CAT", "--output", str(tmp_path / "one.wav"),
+          "--speaker", SPEAKERS[1], "--seed", "3"])
+    assert load_audio(tmp_path / "one.wav", 16000).wav.numel() > 0
+    main(["synthesize", "--model", folder, "--texts", str(texts), "--output", str(tmp_path / "many")])
+    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["0000.wav", "0001.wav"]
+    with pytest.raises(SystemExit, match="outside the unit inventory"):
+        main(["synthesize", "--model", folder, "--text", "HI!", "--output", str(tmp_path / "bad.wav")])
