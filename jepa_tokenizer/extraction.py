@@ -16,14 +16,14 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Iterable, Optional, Union
 
 import torch
 from tqdm import tqdm
 
 from jepa_tokenizer.audio import load_audio
 
-__all__ = ["tokenizer_info", "extract_features", "load_features"]
+__all__ = ["tokenizer_info", "extract_features", "extract_on_all_ranks", "load_features"]
 
 
 def tokenizer_info(tokenizer, kind: str) -> Dict[str, object]:
@@ -80,8 +80,10 @@ def extract_features(
                 f"{folder} holds features of another tokenizer or kind: {existing} (now: {info}); "
                 "use another folder"
             )
-    elif rank == 0:
-        info_file.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    elif rank == 0:  # renamed into place: the other ranks check it at the same moment
+        partial = folder / ".info.json.partial"
+        partial.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+        os.replace(partial, info_file)
     with open(manifest, newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))[rank::world_size]
     todo = [row for row in rows if not (folder / f"{row['ID']}.pt").is_file()]
@@ -95,6 +97,21 @@ def extract_features(
         torch.save(features.cpu().clone(), partial)
         os.replace(partial, folder / f"{row['ID']}.pt")
     return len(todo)
+
+
+def extract_on_all_ranks(
+    tokenizer, manifests: Iterable[Union[str, Path]], folder: Union[str, Path], kind: str = "tokens"
+) -> None:
+    """Extracts the features of every manifest: under DDP each rank its share
+    (progress shown by rank 0), then every rank waits for the others."""
+    from speechbrain.utils.distributed import ddp_barrier
+
+    rank, world = 0, 1
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    for manifest in manifests:
+        extract_features(tokenizer, manifest, folder, kind, rank=rank, world_size=world, progress=rank == 0)
+    ddp_barrier()
 
 
 def load_features(folder: Union[str, Path], utt_id: str, device: Optional[str] = None) -> torch.Tensor:

@@ -22,7 +22,7 @@ from speechbrain.inference.interfaces import Pretrained
 from jepa_tokenizer.audio import save_audio
 from jepa_tokenizer.text import TextUnits
 
-__all__ = ["TextToSpeech", "export_tts", "TTS_WEIGHTS_FILE"]
+__all__ = ["TextToSpeech", "export_tts", "TTS_WEIGHTS_FILE", "SAMPLING_KEYS"]
 
 TTS_WEIGHTS_FILE = "model.ckpt"
 

@@ -34,21 +34,22 @@ __all__ = [
     "recipe_argv",
 ]
 
-# recipes/LibriSpeech of a source checkout
-RECIPES = Path(__file__).resolve().parents[1] / "recipes" / "LibriSpeech"
+# recipes/ of a source checkout (one folder per dataset)
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 
 
 def load_recipe(name: str):
-    """Imports ``recipes/LibriSpeech/<name>.py`` of the checkout as a module
+    """Imports ``recipes/<dataset>/<name>.py`` of the checkout as a module
     (its ``main(argv)`` runs the recipe in this process)."""
-    path = RECIPES / f"{name}.py"
-    if not path.is_file():
+    paths = sorted(RECIPES.glob(f"*/{name}.py"))
+    if len(paths) != 1:
         raise FileNotFoundError(
-            f"recipe not found: {path}. The recipes live in the source tree: run from a "
-            "clone of the repository with `pip install -e .`"
+            f"recipe {name!r} not found in {RECIPES} (or found twice: {paths}). The recipes live in "
+            "the source tree: run from a clone of the repository with `pip install -e .`"
         )
-    if str(RECIPES) not in sys.path:
-        sys.path.insert(0, str(RECIPES))  # the recipes import their shared helpers
+    path = paths[0]
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))  # the recipes import their shared helpers
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

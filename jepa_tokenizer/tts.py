@@ -119,6 +119,8 @@ class TokenTTS(nn.Module):
             raise ValueError(f"TokenTTS: {len(levels)} levels given for num_digits={num_digits}")
         if min(levels) < 2:
             raise ValueError(f"TokenTTS: every digit needs at least 2 levels; got {levels}")
+        if d_model % nhead:
+            raise ValueError(f"TokenTTS: d_model ({d_model}) must be a multiple of nhead ({nhead})")
         self.num_units = num_units
         self.num_digits = len(levels)
         self.num_speakers = num_speakers
