@@ -32,7 +32,10 @@ setup(
         "tqdm",
     ],
     extras_require={
-        "test": ["pytest>=7", "matplotlib", "transformers>=4.45"],  # random-weight EnCodec in the ASR tests
+        # random-weight peers in the tests: EnCodec, Mimi, HuBERT (transformers), SpeechTokenizer
+        # (its package imports its trainer: beartype, tensorboard), discrete SSL k-means (scikit-learn)
+        "test": ["pytest>=7", "matplotlib", "transformers>=4.45", "speechtokenizer", "beartype", "tensorboard",
+                 "scikit-learn"],
         "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
         "bench": ["transformers>=4.40"],
     },

@@ -14,10 +14,16 @@ and never branches on it:
 - ``EncodecDASBTokenizer``, ``MimiDASBTokenizer``: SpeechBrain's Hugging Face
   wrappers (weights from the hub, or a local folder: tests save a
   random-weight model there);
-- ``DACDASBTokenizer``: SpeechBrain's DAC (``load_pretrained`` downloads).
+- ``DACDASBTokenizer``: SpeechBrain's DAC (``load_pretrained`` downloads);
+- ``SpeechTokenizerDASBTokenizer``: SpeechTokenizer through SpeechBrain's
+  wrapper (``pip install speechtokenizer``);
+- ``DiscreteSSLDASBTokenizer``: k-means units of SSL layers (WavLM, HuBERT,
+  wav2vec 2.0) with SpeechBrain's unit HiFi-GAN as decoder.
 
 SpeechBrain's wrappers return codebooks in different layouts; the classes
-here only reorder them.
+here only reorder them. Downloads go through ``huggingface_hub``: with
+``HF_HUB_OFFLINE=1`` a filled cache is used as is (the tests build one with
+random weights).
 
 Authors
  * jepa-tokenizer team 2026
@@ -25,7 +31,7 @@ Authors
 
 import math
 import tempfile
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from torch import nn
@@ -36,6 +42,8 @@ __all__ = [
     "EncodecDASBTokenizer",
     "MimiDASBTokenizer",
     "DACDASBTokenizer",
+    "SpeechTokenizerDASBTokenizer",
+    "DiscreteSSLDASBTokenizer",
     "build_tokenizer",
 ]
 
@@ -74,6 +82,16 @@ class DASBTokenizer(nn.Module):
         if num_codebooks > tokens.shape[-1]:
             raise ValueError(f"{self.name} has {tokens.shape[-1]} codebooks; {num_codebooks} requested")
         return tokens[..., :num_codebooks]
+
+    def _check_codebooks(self, requested: int, available: int) -> None:
+        """At construction: ``requested`` codebooks of a model that has ``available``."""
+        if not 1 <= requested <= available:
+            raise ValueError(f"{self.name} has {available} codebooks; {requested} requested")
+
+    def _fit_length(self, signal: torch.Tensor, frames: int) -> torch.Tensor:
+        """``[B, T]`` decoder output cut or zero-padded to ``frames`` frames of audio."""
+        samples = round(frames * self.sample_rate / self.frame_rate)
+        return nn.functional.pad(signal, (0, samples - signal.shape[-1]))
 
 
 class JEPADASBTokenizer(DASBTokenizer):
@@ -255,13 +273,21 @@ class MimiDASBTokenizer(_HFCodecTokenizer):
         super().__init__()
         from speechbrain.integrations.huggingface.mimi import Mimi
 
-        self._setup(Mimi(source=source, save_path=save_path or tempfile.mkdtemp(), num_codebooks=num_codebooks),
-                    num_codebooks)
+        model = Mimi(source=source, save_path=save_path or tempfile.mkdtemp(), num_codebooks=num_codebooks)
+        self._check_codebooks(num_codebooks, int(model.model.config.num_quantizers))
+        model.embeddings = model._compute_embedding()  # the wrapper fills it at its first encode only
+        self._setup(model, num_codebooks)
 
 
 class DACDASBTokenizer(DASBTokenizer):
     """DAC through ``speechbrain.lobes.models.discrete.dac.DAC``; keyword
-    arguments go to it (``load_pretrained=True, model_type="16khz"`` downloads)."""
+    arguments go to it (``load_pretrained=True, model_type="16khz"`` downloads;
+    without it, the architecture arguments build random weights).
+
+    DAC pads the signal to whole frames and has no padding mask: ``lengths``
+    is ignored. ``tokens_to_sig`` gives ``N * hop_length`` samples (the
+    decoder's own output is a few samples short with odd upsampling rates).
+    """
 
     name = "dac"
 
@@ -270,6 +296,7 @@ class DACDASBTokenizer(DASBTokenizer):
         from speechbrain.lobes.models.discrete.dac import DAC
 
         self.model = DAC(**dac_options)
+        self._check_codebooks(num_codebooks, int(self.model.n_codebooks))
         self.sample_rate = int(self.model.sample_rate)
         self.frame_rate = self.sample_rate / float(self.model.hop_length)
         self.vocab_size = int(self.model.codebook_size)
@@ -277,22 +304,164 @@ class DACDASBTokenizer(DASBTokenizer):
 
     @torch.no_grad()
     def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):
+        """``[B, T]`` -> ``[B, N, K]``."""
         self.model.eval()
-        tokens, _ = self.model(signal[:, None], n_quantizers=num_codebooks or self.num_codebooks)
-        return tokens.movedim(-1, -2)[..., : num_codebooks or self.num_codebooks]
+        tokens, _ = self.model(signal[:, None], n_quantizers=self.num_codebooks)
+        return self._first_codebooks(tokens.movedim(-1, -2), num_codebooks)
 
     @torch.no_grad()
     def tokens_to_sig(self, tokens, lengths=None, **kwargs):
+        """``[B, N, K]`` -> ``[B, N * hop_length]``."""
         self.model.eval()
         features, _, _ = self.model.quantizer.from_codes(tokens.movedim(-1, -2))
-        return self.model.decode(features)[:, 0]
+        return self._fit_length(self.model.decode(features)[:, 0], tokens.shape[1])
 
     @torch.no_grad()
     def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):
+        """Each codebook's vectors projected to the latent space, ``[K * C, latent_dim]``:
+        the sum of a frame's K rows is the quantized latent the decoder gets."""
         quantizers = self.model.quantizer.quantizers[: num_codebooks or self.num_codebooks]
         ids = torch.arange(self.vocab_size, device=next(self.model.parameters()).device)
         return torch.cat([q.out_proj(q.embed_code(ids).transpose(0, 1).unsqueeze(0))[0].transpose(0, 1)
                           for q in quantizers])
+
+
+class SpeechTokenizerDASBTokenizer(DASBTokenizer):
+    """SpeechTokenizer (RVQ whose first codebook is distilled from HuBERT:
+    50 frames/s, 8 codebooks of 1024 at 16 kHz) through
+    ``speechbrain.integrations.audio_tokenizers.speechtokenizer_interface``.
+
+    Needs ``pip install speechtokenizer beartype tensorboard`` (its package
+    imports its trainer, which imports the last two). The encoder has no
+    padding mask: ``lengths`` is ignored.
+
+    Arguments
+    ---------
+    source : str
+        Hub id holding ``speechtokenizer_hubert_avg/{config.json,SpeechTokenizer.pt}``.
+    save_path : str
+        Hugging Face cache folder of the download.
+    num_codebooks : int
+        The first codebooks kept (the first is the semantic one).
+    """
+
+    name = "speechtokenizer"
+
+    def __init__(self, source: str = "fnlp/SpeechTokenizer", save_path: Optional[str] = None, num_codebooks: int = 2):
+        super().__init__()
+        from speechbrain.integrations.audio_tokenizers.speechtokenizer_interface import SpeechTokenizer
+
+        self.model = SpeechTokenizer(source, save_path or tempfile.mkdtemp())
+        codec = self.model.model
+        self._check_codebooks(num_codebooks, int(codec.n_q))
+        self.sample_rate = int(codec.sample_rate)
+        self.frame_rate = self.sample_rate / float(codec.downsample_rate)
+        self.vocab_size = int(codec.quantizer.bins)
+        self.num_codebooks = num_codebooks
+
+    @torch.no_grad()
+    def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):
+        """``[B, T]`` -> ``[B, N, K]``."""
+        self.model.eval()
+        codes = self.model.model.encode(signal[:, None], n_q=self.num_codebooks)  # [K, B, N]
+        return self._first_codebooks(codes.permute(1, 2, 0), num_codebooks)
+
+    @torch.no_grad()
+    def tokens_to_sig(self, tokens, lengths=None, **kwargs):
+        """``[B, N, K]`` -> ``[B, N * hop]`` (the first K codebooks decoded)."""
+        self.model.eval()
+        return self.model.decode(tokens.permute(2, 0, 1))
+
+    @torch.no_grad()
+    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):
+        """The RVQ code vectors, ``[K * C, dimension]``."""
+        layers = self.model.model.quantizer.vq.layers[: num_codebooks or self.num_codebooks]
+        return torch.cat([layer.codebook for layer in layers])
+
+
+class DiscreteSSLDASBTokenizer(DASBTokenizer):
+    """k-means units of SSL layers (one codebook per layer, 50 frames/s)
+    through ``speechbrain.integrations.audio_tokenizers.discrete_ssl.DiscreteSSL``,
+    decoded by its unit HiFi-GAN; the defaults are DASB's (WavLM large,
+    layers 1, 3, 7, 12, 18, 23, 1000 clusters).
+
+    ``vocoder_repo_id`` holds the k-means models
+    (``kmeans/<kmeans_dataset>_<ssl_model>_k<num_clusters>_L<layer>.pt``,
+    joblib files of scikit-learn k-means: ``pip install scikit-learn``) and
+    the vocoder (``hyperparams.yaml``, ``generator.ckpt``; copies already in
+    ``save_path`` are used as they are).
+
+    Arguments
+    ---------
+    ssl_source : str
+        Hub id or local folder of the SSL model.
+    ssl_model : str
+        ``wavlm``, ``hubert`` or ``wav2vec2`` (SpeechBrain's wrappers).
+    vocoder_repo_id : str
+        Hub id of the k-means models and the vocoder.
+    kmeans_dataset : str
+        Data set the k-means were trained on (part of their file names).
+    num_clusters : int
+        Clusters of every layer's k-means: the vocabulary size.
+    layers : list of int
+        SSL layers, one codebook each (in increasing order).
+    save_path : str
+        Download folder.
+    """
+
+    name = "discrete_ssl"
+    SSL_MODELS = {
+        "wavlm": "speechbrain.integrations.huggingface.wavlm.WavLM",
+        "hubert": "speechbrain.integrations.huggingface.hubert.HuBERT",
+        "wav2vec2": "speechbrain.integrations.huggingface.wav2vec2.Wav2Vec2",
+    }
+
+    def __init__(
+        self,
+        ssl_source: str = "microsoft/wavlm-large",
+        ssl_model: str = "wavlm",
+        vocoder_repo_id: str = "speechbrain/hifigan-wavlm-k1000-LibriTTS",
+        kmeans_dataset: str = "LibriSpeech",
+        num_clusters: int = 1000,
+        layers: Sequence[int] = (1, 3, 7, 12, 18, 23),
+        save_path: Optional[str] = None,
+    ):
+        super().__init__()
+        import importlib
+
+        from speechbrain.integrations.audio_tokenizers.discrete_ssl import DiscreteSSL
+
+        if ssl_model not in self.SSL_MODELS:
+            raise ValueError(f"ssl_model must be one of {list(self.SSL_MODELS)}, not {ssl_model!r}")
+        module, cls = self.SSL_MODELS[ssl_model].rsplit(".", 1)
+        save_path = save_path or tempfile.mkdtemp()
+        ssl = getattr(importlib.import_module(module), cls)(ssl_source, save_path, output_all_hiddens=True, freeze=True)
+        self.layers = sorted(layers)  # DiscreteSSL orders a frame's tokens by layer
+        self.model = DiscreteSSL(save_path, ssl, kmeans_dataset=kmeans_dataset, vocoder_repo_id=vocoder_repo_id,
+                                 num_clusters=num_clusters, layers_num=self.layers)
+        self.sample_rate = int(self.model.sample_rate)
+        self.frame_rate = self.sample_rate / float(math.prod(ssl.model.config.conv_stride))
+        self.vocab_size = int(num_clusters)
+        self.num_codebooks = len(self.layers)
+
+    @torch.no_grad()
+    def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):
+        """``[B, T]`` -> ``[B, N, K]``: the cluster of each frame in each layer."""
+        self.model.eval()
+        tokens, _, _ = self.model.encode(signal, lengths, SSL_layers=self.layers)
+        return self._first_codebooks(tokens, num_codebooks)
+
+    @torch.no_grad()
+    def tokens_to_sig(self, tokens, lengths=None, **kwargs):
+        """``[B, N, K]`` -> ``[B, T]`` through the unit HiFi-GAN."""
+        self.model.eval()
+        return self.model.decode(tokens, SSL_layers=self.layers[: tokens.shape[-1]])[:, 0]
+
+    @torch.no_grad()
+    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):
+        """The k-means centroids of each layer, ``[K * C, ssl_dim]``."""
+        centroids = self.model.vocabularies[: num_codebooks or self.num_codebooks]
+        return torch.cat([torch.as_tensor(c, dtype=torch.float32) for c in centroids])
 
 
 TOKENIZERS = {
@@ -300,11 +469,14 @@ TOKENIZERS = {
     "encodec": EncodecDASBTokenizer,
     "mimi": MimiDASBTokenizer,
     "dac": DACDASBTokenizer,
+    "speechtokenizer": SpeechTokenizerDASBTokenizer,
+    "discrete_ssl": DiscreteSSLDASBTokenizer,
 }
 
 
 def build_tokenizer(kind: str, options: Optional[dict] = None) -> DASBTokenizer:
-    """A tokenizer by name (``jepa``, ``encodec``, ``mimi``, ``dac``) with its
+    """A tokenizer by name (``jepa``, ``encodec``, ``mimi``, ``dac``,
+    ``speechtokenizer``, ``discrete_ssl``) with its
     keyword options: one YAML key picks the tokenizer of a recipe.
 
     Example
@@ -312,7 +484,7 @@ def build_tokenizer(kind: str, options: Optional[dict] = None) -> DASBTokenizer:
     >>> build_tokenizer("wavtokenizer")
     Traceback (most recent call last):
     ...
-    ValueError: unknown tokenizer 'wavtokenizer'; choose one of ['jepa', 'encodec', 'mimi', 'dac']
+    ValueError: unknown tokenizer 'wavtokenizer'; choose one of ['jepa', 'encodec', 'mimi', 'dac', 'speechtokenizer', 'discrete_ssl']
     """
     if kind not in TOKENIZERS:
         raise ValueError(f"unknown tokenizer {kind!r}; choose one of {list(TOKENIZERS)}")

@@ -63,6 +63,28 @@ def real_speech():
     return rows
 
 
+def fake_hub_snapshot(cache_dir, repo_id: str) -> Path:
+    """The snapshot folder of ``repo_id`` in a Hugging Face cache at
+    ``cache_dir``, created empty: files written there are what
+    ``huggingface_hub.snapshot_download(repo_id, cache_dir=cache_dir)``
+    returns offline (``offline_hub``), so nothing is downloaded."""
+    repo = Path(cache_dir) / f"models--{repo_id.replace('/', '--')}"
+    commit = "0" * 40
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True, exist_ok=True)
+    return snapshot
+
+
+@pytest.fixture
+def offline_hub(monkeypatch):
+    """Hugging Face Hub look-ups served by the local cache only."""
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # read once, at import
+
+
 def embedded_recipe_args(yaml_name: str, output, *extra):
     """Command line of a recipe on the embedded corpus with the tiny model, on CPU."""
     from jepa_tokenizer.embedded_corpus import corpus_path

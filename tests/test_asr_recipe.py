@@ -15,7 +15,7 @@ from jepa_tokenizer.text import TextUnits
 from jepa_tokenizer.tokenizers import EncodecDASBTokenizer, JEPADASBTokenizer, build_tokenizer
 from jepa_tokenizer.train_log import parse_train_log
 
-from conftest import HPARAMS, load_recipe
+from conftest import HPARAMS, assert_ranks_agree, load_recipe, train_on_two_ranks
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +169,26 @@ def test_asr_recipe_trains_and_tests_on_our_tokens(model_folder, tmp_path):
     stamps = [f.stat().st_mtime_ns for f in features]
     recipe.main(args)  # resumed: nothing extracted again, nothing trained again
     assert [f.stat().st_mtime_ns for f in features] == stamps
+
+
+def test_asr_recipe_on_two_ranks_extracts_each_utterance_once_and_trains(model_folder, tmp_path):
+    out = tmp_path / "ddp"
+    args = _asr_args(out, "--tokenizer_options", f"{{source: {model_folder}}}", "--number_of_epochs", "1",
+                     "--test_beam_size", "0")
+    ranks = train_on_two_ranks("train_asr", args, out)
+    assert ranks[0]["steps"] == ranks[1]["steps"] > 0
+    assert_ranks_agree(ranks, ("front_end", "upsampler", "encoder", "output_layer"))
+    calls = [call for rank in ranks for call in rank["extractions"]]
+    assert sorted((c["rank"], c["world_size"]) for c in calls) == [(0, 2)] * 3 + [(1, 2)] * 3  # train, valid, test
+    features = out / "features"
+    for manifest in sorted({c["manifest"] for c in calls}):
+        with open(manifest, newline="") as stream:
+            ids = {row["ID"] for row in csv.DictReader(stream)}
+        # the ranks' shares add up to the manifest: with every file present, none was written twice
+        assert sum(c["written"] for c in calls if c["manifest"] == manifest) == len(ids)
+        assert ids <= {f.stem for f in features.glob("*.pt")}
+    assert len(list(features.glob("*.pt"))) == 80 + 7 + 14 and not list(features.glob(".*.partial"))
+    assert "test" in (out / "train_log.txt").read_text().splitlines()[-1]
 
 
 def test_asr_recipe_runs_encodec_and_the_bounds_through_the_same_script(model_folder, encodec_folder, tmp_path):

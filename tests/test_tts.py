@@ -174,3 +174,46 @@ def test_command_line_synthesize(tts, tmp_path):
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["0000.wav", "0001.wav"]
     with pytest.raises(SystemExit, match="outside the unit inventory"):
         main(["synthesize", "--model", folder, "--text", "HI!", "--output", str(tmp_path / "bad.wav")])
+
+
+def _recipe_args(codec_folder, output, *extra):
+    from conftest import HPARAMS
+
+    return [
+        str(HPARAMS / "tts_tokens.yaml"), "--data_folder", str(corpus_path()),
+        "--codec_folder", str(codec_folder), "--output_folder", str(output),
+        "--train_splits", "[train]", "--valid_splits", "[valid]", "--test_splits", "[test]",
+        "--device", "cpu", "--num_workers", "0", "--noprogressbar", "--default_speaker", "9010",
+        "--d_model", "32", "--nhead", "2", "--num_encoder_layers", "1", "--num_decoder_layers", "1",
+        "--d_ffn", "64", "--batch_size", "16", "--eval_max_utterances", "2", "--report_examples", "2",
+        *extra,
+    ]
+
+
+def test_recipe_trains_exports_reports_and_resumes(codec_folder, tmp_path):
+    from conftest import load_recipe
+    from jepa_tokenizer.train_log import parse_train_log
+
+    recipe = load_recipe("train_tts")
+    output = tmp_path / "tts"
+    args = _recipe_args(codec_folder, output, "--number_of_epochs", "3")
+    recipe.main(args)
+    epochs = parse_train_log(output / "train_log.txt")
+    train = [e for e in epochs if "train_loss" in e] or epochs
+    assert len([line for line in (output / "train_log.txt").read_text().splitlines()
+                if line.startswith("epoch:")]) == 3
+    assert len(list((output / "features").glob("*.pt"))) == 80 + 7 + 14  # train + valid + test
+    report = (output / "report" / "report.md").read_text()
+    assert "| TTS (text -> tokens -> codec decoder) |" in report
+    assert (output / "report" / "spectrograms.png").stat().st_size > 0
+    assert len(list((output / "report" / "wavs").glob("*_tts.wav"))) == 2
+    tts = TextToSpeech.from_folder(output / "model")
+    assert len(tts.speakers) == 10 and tts.hparams.default_speaker == "9010"
+    assert tts.synthesize("THE CAT SAT", seed=0).numel() > 0
+    # rerun: nothing extracted or trained again; a larger epoch limit continues from the checkpoint
+    brain = recipe.main(args)
+    assert brain.hparams.epoch_counter.current == 3
+    recipe.main(_recipe_args(codec_folder, output, "--number_of_epochs", "4"))
+    lines = [line for line in (output / "train_log.txt").read_text().splitlines() if line.startswith("epoch:")]
+    assert len(lines) == 4 and lines[-1].startswith("epoch: 4")
+    assert train

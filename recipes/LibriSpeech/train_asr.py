@@ -30,9 +30,9 @@ from typing import Dict, List, Optional
 import speechbrain as sb
 import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
-from speechbrain.utils.distributed import ddp_barrier, if_main_process, run_on_main
+from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.extraction import extract_features, load_features
+from jepa_tokenizer.extraction import extract_on_all_ranks, load_features
 from jepa_tokenizer.text import TextUnits
 from jepa_tokenizer.training import start_experiment, stop_if_out_of_time
 
@@ -157,17 +157,6 @@ def prepare_data(hparams) -> None:
         merge_manifests([paths[s] for s in groups[role]], manifest, with_text=True)
 
 
-def extract(hparams, manifests: Dict[str, str]) -> None:
-    """Extracts the features of every manifest; each rank its share."""
-    rank, world = 0, 1
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    for manifest in manifests.values():
-        extract_features(hparams["tokenizer"], manifest, hparams["features_folder"], hparams["features"],
-                         rank=rank, world_size=world, progress=rank == 0)
-    ddp_barrier()
-
-
 def dataio_prepare(hparams, manifests: Dict[str, str]) -> Dict[str, DynamicItemDataset]:
     """Datasets of features and unit sequences; trains the text units."""
     import csv
@@ -234,7 +223,7 @@ def main(argv: Optional[List[str]] = None) -> ASRBrain:
         raise ValueError(f"--features latents needs our tokenizer; {hparams['tokenizer_kind']} has no latents")
     run_on_main(prepare_data, kwargs={"hparams": hparams})
     manifests = manifest_paths(hparams)
-    extract(hparams, manifests)
+    extract_on_all_ranks(hparams["tokenizer"], manifests.values(), hparams["features_folder"], hparams["features"])
     datasets = dataio_prepare(hparams, manifests)
     modules = build_modules(hparams, hparams["text_encoder"])
     hparams["checkpointer"].add_recoverables(modules)

@@ -254,7 +254,6 @@ def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str) -> Dict[
         lines.append(f"| {utterances[i].id} | {utterances[i].text} | {rows[i]['tts_hypothesis']} | "
                      f"[codec](wavs/{utterances[i].id}_codec.wav), [TTS](wavs/{utterances[i].id}_tts.wav) |")
     (report / "report.md").write_text("\n".join(lines) + "\n")
-    (report / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 
@@ -286,8 +285,18 @@ def main(argv: Optional[List[str]] = None) -> TTSBrain:
     brain.evaluate(datasets["test"], min_key="loss", test_loader_kwargs=valid_loader)  # loads the best model
     run_on_main(export, args=[hparams, brain.modules.model, speakers])
     if if_main_process():
-        brain.synthesis_results = evaluate_synthesis(hparams, manifests, device)
-        logger.info("TTS evaluation: %s (report: %s)", brain.synthesis_results, hparams["report_folder"])
+        results_file = Path(hparams["report_folder"]) / "results.json"
+        from jepa_tokenizer.synthesis import SAMPLING_KEYS
+
+        # the tested (best) checkpoint and every setting of the evaluation
+        setting = {key: hparams[key] for key in (*SAMPLING_KEYS, "eval_asr", "eval_seed", "eval_max_utterances")}
+        setting["checkpoint_epoch"] = hparams["epoch_counter"].current
+        done = json.loads(results_file.read_text()) if results_file.is_file() else {}
+        if done.get("evaluated_with") != setting:  # a rerun of a finished run does not evaluate again
+            done = {**evaluate_synthesis(hparams, manifests, device), "evaluated_with": setting}
+            results_file.write_text(json.dumps(done, indent=2) + "\n")
+        brain.synthesis_results = done
+        logger.info("TTS evaluation: %s (report: %s)", done, hparams["report_folder"])
     return brain
 
 
