@@ -217,3 +217,14 @@ def test_recipe_trains_exports_reports_and_resumes(codec_folder, tmp_path):
     lines = [line for line in (output / "train_log.txt").read_text().splitlines() if line.startswith("epoch:")]
     assert len(lines) == 4 and lines[-1].startswith("epoch: 4")
     assert train
+
+
+def test_recipe_on_two_ranks_trains_the_same_model_and_reports_once(codec_folder, tmp_path):
+    from conftest import assert_ranks_agree, train_on_two_ranks
+
+    output = tmp_path / "ddp"
+    ranks = train_on_two_ranks("train_tts", _recipe_args(codec_folder, output, "--number_of_epochs", "1"), output)
+    assert ranks[0]["steps"] == ranks[1]["steps"] > 0
+    assert_ranks_agree(ranks, ("model",))
+    assert len(list((output / "features").glob("*.pt"))) == 80 + 7 + 14  # each rank its share
+    assert (output / "report" / "report.md").is_file() and (output / "model" / "model.ckpt").is_file()

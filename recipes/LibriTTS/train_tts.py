@@ -193,7 +193,26 @@ def export(hparams, model, speakers: List[str]) -> Path:
     )
 
 
-def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str) -> Dict[str, Dict[str, float]]:
+def digit_baselines(datasets) -> Dict[str, float]:
+    """Digit accuracy (%) on the test set of two predictors that ignore the
+    text: each digit's most frequent training level, and the previous frame's
+    digits; the model's teacher-forced accuracy is read against them."""
+    with datasets["train"].output_keys_as(["digits"]):
+        train = torch.cat([item["digits"] for item in datasets["train"]])
+    levels = int(train.max()) + 1
+    majority = torch.stack([torch.bincount(column, minlength=levels).argmax() for column in train.T])
+    same = previous = total = 0
+    with datasets["test"].output_keys_as(["digits"]):
+        for item in datasets["test"]:
+            digits = item["digits"]
+            same += int((digits == majority).sum())
+            previous += int((digits == torch.cat([majority[None], digits[:-1]])).sum())
+            total += digits.numel()
+    return {"majority_level": 100 * same / total, "previous_frame": 100 * previous / total}
+
+
+def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str,
+                       token_stats: Optional[Dict[str, float]] = None) -> Dict[str, Dict[str, float]]:
     """Synthesizes the test sentences and judges them, the original
     recordings and their codec resynthesis with one ASR; writes the report."""
     from jepa_tokenizer.evaluation import Utterance, evaluate_system, load_manifest, write_utterance_table
@@ -230,6 +249,7 @@ def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str) -> Dict[
     ratios = [row["tts_seconds"] / row["seconds"] for row in rows]
     results = {name: {"wer": result["averages"]["wer"]} for name, result in systems.items()}
     results["tts"]["duration_ratio"] = sum(ratios) / len(ratios)
+    results["test_digit_accuracy"] = token_stats or {}
     examples = range(min(hparams["report_examples"], len(utterances)))
     picture = plot_spectrograms(
         [[utterances[i].wav, systems["codec"]["outputs"][i], synthesized[i].wav] for i in examples],
@@ -247,6 +267,9 @@ def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str) -> Dict[
         f"| codec resynthesis of the recordings | {results['codec']['wer']:.1f} |",
         f"| TTS (text -> tokens -> codec decoder) | {results['tts']['wer']:.1f} |", "",
         f"Synthesized duration / recorded duration: {results['tts']['duration_ratio']:.2f} on average.", "",
+        "Digit accuracy on the test set (%): "
+        + ", ".join(f"{key.replace('_', ' ')} {value:.1f}" for key, value in (token_stats or {}).items()),
+        "(teacher-forced model against two predictors that ignore the text).", "",
         f"![spectrograms]({picture.name})", "",
         "| utterance | reference | TTS hypothesis | wavs |", "|---|---|---|---|",
     ]
@@ -293,7 +316,8 @@ def main(argv: Optional[List[str]] = None) -> TTSBrain:
         setting["checkpoint_epoch"] = hparams["epoch_counter"].current
         done = json.loads(results_file.read_text()) if results_file.is_file() else {}
         if done.get("evaluated_with") != setting:  # a rerun of a finished run does not evaluate again
-            done = {**evaluate_synthesis(hparams, manifests, device), "evaluated_with": setting}
+            token_stats = {"model (teacher-forced)": brain.test_stats["digit_accuracy"], **digit_baselines(datasets)}
+            done = {**evaluate_synthesis(hparams, manifests, device, token_stats), "evaluated_with": setting}
             results_file.write_text(json.dumps(done, indent=2) + "\n")
         brain.synthesis_results = done
         logger.info("TTS evaluation: %s (report: %s)", done, hparams["report_folder"])
