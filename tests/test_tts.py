@@ -228,3 +228,19 @@ def test_recipe_on_two_ranks_trains_the_same_model_and_reports_once(codec_folder
     assert_ranks_agree(ranks, ("model",))
     assert len(list((output / "features").glob("*.pt"))) == 80 + 7 + 14  # each rank its share
     assert (output / "report" / "report.md").is_file() and (output / "model" / "model.ckpt").is_file()
+
+
+def test_sentencepiece_units_without_speakers_export_and_synthesize(utterances, codec_folder, tmp_path):
+    pytest.importorskip("sentencepiece")
+    units = TextUnits(tmp_path / "units", [u["text"] for u in utterances] * 5, "unigram", 60)
+    arguments = {"num_units": len(units), "levels": [4] * utterances[0]["digits"].shape[1], **ARCH}
+    model = TokenTTS(**arguments).eval()  # no speaker table
+    folder = export_tts(model, tmp_path / "tts", arguments, units.folder, codec_folder, "unigram", 60,
+                        sampling={"max_frames_per_unit": 0.5, "stop_threshold": 1.0})
+    tts = TextToSpeech.from_folder(folder)
+    assert tts.speakers == [] and tts.units.kind == "unigram"
+    text = utterances[0]["text"]
+    frames = round(0.5 * len(units.encode(text)))  # never stops by itself: the cap, per SentencePiece unit
+    assert tts.synthesize(text).numel() == frames * tts.tokenizer.codec.hop_length
+    with pytest.raises(ValueError, match="no speaker table"):
+        tts.synthesize(text, speaker="9010")
