@@ -31,6 +31,7 @@ __all__ = [
     "load_encoder_weights",
     "TrainingClock",
     "stop_if_out_of_time",
+    "TimeBudgetBrain",
     "recipe_argv",
 ]
 
@@ -224,6 +225,22 @@ def stop_if_out_of_time(brain, **postfix) -> None:
         torch.distributed.broadcast_object_list(decision, src=0)
     if decision[0]:
         brain.optimizer_step_limit = brain.optimizer_step
+
+
+class TimeBudgetBrain(sb.Brain):
+    """A ``Brain`` whose training ends once ``hparams.clock`` (a
+    ``TrainingClock``) is out of time, for recipes that keep SpeechBrain's
+    ``fit_batch``; a run resumed with its budget spent does not train."""
+
+    def on_fit_start(self):
+        """Also checks the budget before the first step."""
+        super().on_fit_start()
+        stop_if_out_of_time(self)
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Checks the budget after every optimizer step."""
+        if should_step:
+            stop_if_out_of_time(self, loss=f"{float(loss.detach()):.3f}")
 
 
 # SpeechBrain run options: read by argparse (flags and plain values), not as YAML

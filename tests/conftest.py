@@ -38,6 +38,17 @@ def tiny_codec(tiny):
 
 
 @pytest.fixture(scope="session")
+def model_folder(tmp_path_factory):
+    """The tiny codec (seeded random weights) exported as a model folder."""
+    from jepa_tokenizer.config import load_model_config
+    from jepa_tokenizer.export import export_codec
+
+    torch.manual_seed(0)
+    codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
+    return export_codec(codec, tmp_path_factory.mktemp("model"), "jepa_tiny.yaml")
+
+
+@pytest.fixture(scope="session")
 def spoken_wav(tmp_path_factory):
     """A sentence spoken by espeak-ng (installed by the README's commands)."""
     if shutil.which("espeak-ng") is None:

@@ -7,22 +7,13 @@ import pytest
 import torch
 
 from jepa_tokenizer.asr import CodebookEmbedding, TemporalUpsampler
-from jepa_tokenizer.config import load_model_config
 from jepa_tokenizer.embedded_corpus import corpus_path
-from jepa_tokenizer.export import export_codec
 from jepa_tokenizer.extraction import extract_features, load_features
 from jepa_tokenizer.text import TextUnits
 from jepa_tokenizer.tokenizers import EncodecDASBTokenizer, JEPADASBTokenizer, build_tokenizer
 from jepa_tokenizer.train_log import parse_train_log
 
 from conftest import HPARAMS, assert_ranks_agree, load_recipe, train_on_two_ranks
-
-
-@pytest.fixture(scope="module")
-def model_folder(tmp_path_factory):
-    torch.manual_seed(0)
-    codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
-    return export_codec(codec, tmp_path_factory.mktemp("model"), "jepa_tiny.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ import pytest
 import torch
 from speechbrain.dataio.batch import PaddedBatch
 
-from jepa_tokenizer.config import load_model_config
 from jepa_tokenizer.embedded_corpus import corpus_path
-from jepa_tokenizer.export import export_codec
 from jepa_tokenizer.synthesis import TextToSpeech, export_tts
 from jepa_tokenizer.text import TextUnits
 from jepa_tokenizer.tokenizers import JEPADASBTokenizer
@@ -21,16 +19,9 @@ ARCH = {"d_model": 64, "nhead": 2, "num_encoder_layers": 2, "num_decoder_layers"
 
 
 @pytest.fixture(scope="module")
-def codec_folder(tmp_path_factory):
-    torch.manual_seed(0)
-    codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
-    return export_codec(codec, tmp_path_factory.mktemp("codec"), "jepa_tiny.yaml")
-
-
-@pytest.fixture(scope="module")
-def utterances(codec_folder):
+def utterances(model_folder):
     """Two utterances of each of two voices: text, speaker index, digits."""
-    tok = JEPADASBTokenizer(source=str(codec_folder))
+    tok = JEPADASBTokenizer(source=str(model_folder))
     rows = []
     for index, speaker in enumerate(SPEAKERS):
         chapter = corpus_path() / "train" / speaker / "1"
@@ -68,10 +59,10 @@ def trained(utterances, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tts(trained, codec_folder, tmp_path_factory):
+def tts(trained, model_folder, tmp_path_factory):
     folder = export_tts(
         trained["model"], tmp_path_factory.mktemp("tts"), trained["arguments"], trained["units"].folder,
-        codec_folder, speakers=SPEAKERS, sampling={"temperature": 0.0, "max_frames_per_unit": 0.3},
+        model_folder, speakers=SPEAKERS, sampling={"temperature": 0.0, "max_frames_per_unit": 0.3},
     )
     return TextToSpeech.from_folder(folder)
 
@@ -176,12 +167,12 @@ def test_command_line_synthesize(tts, tmp_path):
         main(["synthesize", "--model", folder, "--text", "HI!", "--output", str(tmp_path / "bad.wav")])
 
 
-def _recipe_args(codec_folder, output, *extra):
+def _recipe_args(model_folder, output, *extra):
     from conftest import HPARAMS
 
     return [
         str(HPARAMS / "tts_tokens.yaml"), "--data_folder", str(corpus_path()),
-        "--codec_folder", str(codec_folder), "--output_folder", str(output),
+        "--codec_folder", str(model_folder), "--output_folder", str(output),
         "--train_splits", "[train]", "--valid_splits", "[valid]", "--test_splits", "[test]",
         "--device", "cpu", "--num_workers", "0", "--noprogressbar", "--default_speaker", "9010",
         "--d_model", "32", "--nhead", "2", "--num_encoder_layers", "1", "--num_decoder_layers", "1",
@@ -190,11 +181,11 @@ def _recipe_args(codec_folder, output, *extra):
     ]
 
 
-def test_recipe_trains_exports_reports_and_resumes(codec_folder, tmp_path):
+def test_recipe_trains_exports_reports_and_resumes(model_folder, tmp_path):
     from conftest import load_recipe
     recipe = load_recipe("train_tts")
     output = tmp_path / "tts"
-    args = _recipe_args(codec_folder, output, "--number_of_epochs", "3")
+    args = _recipe_args(model_folder, output, "--number_of_epochs", "3")
     recipe.main(args)
     assert len([line for line in (output / "train_log.txt").read_text().splitlines()
                 if line.startswith("epoch:")]) == 3
@@ -210,29 +201,29 @@ def test_recipe_trains_exports_reports_and_resumes(codec_folder, tmp_path):
     brain = recipe.main(args)
     assert brain.hparams.epoch_counter.current == 3
     # ... here in bf16 mixed precision (the AMP path; on a GPU also --precision fp16)
-    recipe.main(_recipe_args(codec_folder, output, "--number_of_epochs", "4", "--precision", "bf16"))
+    recipe.main(_recipe_args(model_folder, output, "--number_of_epochs", "4", "--precision", "bf16"))
     lines = [line for line in (output / "train_log.txt").read_text().splitlines() if line.startswith("epoch:")]
     assert len(lines) == 4 and lines[-1].startswith("epoch: 4")
     assert "nan" not in lines[-1] and "inf" not in lines[-1]
 
 
-def test_recipe_on_two_ranks_trains_the_same_model_and_reports_once(codec_folder, tmp_path):
+def test_recipe_on_two_ranks_trains_the_same_model_and_reports_once(model_folder, tmp_path):
     from conftest import assert_ranks_agree, train_on_two_ranks
 
     output = tmp_path / "ddp"
-    ranks = train_on_two_ranks("train_tts", _recipe_args(codec_folder, output, "--number_of_epochs", "1"), output)
+    ranks = train_on_two_ranks("train_tts", _recipe_args(model_folder, output, "--number_of_epochs", "1"), output)
     assert ranks[0]["steps"] == ranks[1]["steps"] > 0
     assert_ranks_agree(ranks, ("model",))
     assert len(list((output / "features").glob("*.pt"))) == 80 + 7 + 14  # each rank its share
     assert (output / "report" / "report.md").is_file() and (output / "model" / "model.ckpt").is_file()
 
 
-def test_sentencepiece_units_without_speakers_export_and_synthesize(utterances, codec_folder, tmp_path):
+def test_sentencepiece_units_without_speakers_export_and_synthesize(utterances, model_folder, tmp_path):
     pytest.importorskip("sentencepiece")
     units = TextUnits(tmp_path / "units", [u["text"] for u in utterances] * 5, "unigram", 60)
     arguments = {"num_units": len(units), "levels": [4] * utterances[0]["digits"].shape[1], **ARCH}
     model = TokenTTS(**arguments).eval()  # no speaker table
-    folder = export_tts(model, tmp_path / "tts", arguments, units.folder, codec_folder, "unigram", 60,
+    folder = export_tts(model, tmp_path / "tts", arguments, units.folder, model_folder, "unigram", 60,
                         sampling={"max_frames_per_unit": 0.5, "stop_threshold": 1.0})
     tts = TextToSpeech.from_folder(folder)
     assert tts.speakers == [] and tts.units.kind == "unigram"

@@ -31,11 +31,17 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import soundfile
 
-__all__ = ["prepare_librispeech", "prepare_unlabelled", "LABELLED_COLUMNS", "UNLABELLED_COLUMNS"]
+__all__ = [
+    "prepare_librispeech",
+    "prepare_unlabelled",
+    "write_labelled_manifests",
+    "LABELLED_COLUMNS",
+    "UNLABELLED_COLUMNS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -111,15 +117,6 @@ def prepare_librispeech(
         "data_folder": str(data_folder),
         "splits": sorted(splits),
     }
-    options_path = save_folder / LABELLED_OPTIONS_FILE
-    if _already_done(options_path, options, manifests.values()):
-        logger.info(
-            "LibriSpeech manifests already prepared in %s for %s; skipping.",
-            save_folder,
-            ", ".join(splits),
-        )
-        return manifests
-
     for split in splits:
         split_folder = data_folder / split
         if not split_folder.is_dir():
@@ -128,16 +125,34 @@ def prepare_librispeech(
                 f"Split folder not found: {split_folder} "
                 f"(folders in {data_folder}: {', '.join(available) or 'none'})"
             )
-
-    save_folder.mkdir(parents=True, exist_ok=True)
-    # An interrupted run must not be mistaken for a finished one.
-    options_path.unlink(missing_ok=True)
-    for split in splits:
-        rows = _labelled_rows(data_folder / split)
-        _write_csv(Path(manifests[split]), LABELLED_COLUMNS, rows)
-        logger.info("Wrote %d utterances of %s to %s", len(rows), split, manifests[split])
-    _write_json(options_path, options)
+    write_labelled_manifests(
+        save_folder / LABELLED_OPTIONS_FILE, options, manifests,
+        lambda split: _labelled_rows(data_folder / split), "LibriSpeech",
+    )
     return manifests
+
+
+def write_labelled_manifests(
+    options_path: Path,
+    options: dict,
+    manifests: Dict[str, str],
+    rows_of: Callable[[str], List[List[str]]],
+    corpus: str,
+) -> None:
+    """Writes each split's manifest (``rows_of(split)``) unless the options
+    file records the same ``options`` for all of them. The options file is
+    written last, so an interrupted run is redone, never mistaken for a
+    finished one. Shared by the prepare scripts of every corpus."""
+    if _already_done(options_path, options, manifests.values()):
+        logger.info("%s manifests already prepared in %s; skipping.", corpus, options_path.parent)
+        return
+    options_path.parent.mkdir(parents=True, exist_ok=True)
+    options_path.unlink(missing_ok=True)
+    for split, manifest in manifests.items():
+        rows = rows_of(split)
+        _write_csv(Path(manifest), LABELLED_COLUMNS, rows)
+        logger.info("Wrote %d utterances of %s to %s", len(rows), split, manifest)
+    _write_json(options_path, options)
 
 
 def prepare_unlabelled(

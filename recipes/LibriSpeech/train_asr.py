@@ -34,7 +34,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.extraction import extract_on_all_ranks, load_features
 from jepa_tokenizer.text import TextUnits
-from jepa_tokenizer.training import start_experiment, stop_if_out_of_time
+from jepa_tokenizer.training import TimeBudgetBrain, start_experiment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import merge_manifests  # noqa: E402
@@ -43,7 +43,7 @@ from librispeech_prepare import prepare_librispeech  # noqa: E402
 logger = logging.getLogger(__name__)
 
 
-class ASRBrain(sb.Brain):
+class ASRBrain(TimeBudgetBrain):
     """CTC on token (or latent) sequences."""
 
     def compute_forward(self, batch, stage):
@@ -54,16 +54,6 @@ class ASRBrain(sb.Brain):
         x = self.modules.upsampler(x)
         x, _ = self.modules.encoder(x)
         return self.modules.output_layer(x).log_softmax(dim=-1), lens
-
-    def on_fit_start(self):
-        """A run resumed with its time budget spent does not train further."""
-        super().on_fit_start()
-        stop_if_out_of_time(self)
-
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Ends training once the time budget is spent."""
-        if should_step:
-            stop_if_out_of_time(self, loss=f"{float(loss.detach()):.3f}")
 
     def compute_objectives(self, predictions, batch, stage):
         """CTC loss; transcripts and error rates outside training."""

@@ -30,15 +30,12 @@ from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LibriSpeech"))
 from librispeech_prepare import (  # noqa: E402
-    LABELLED_COLUMNS,
     PathLike,
-    _already_done,
     _check_data_folder,
     _check_names,
     _measure,
-    _write_csv,
-    _write_json,
     prepare_librispeech,
+    write_labelled_manifests,
 )
 
 __all__ = ["prepare_libritts", "LIBRITTS_TEXT_SUFFIX"]
@@ -82,17 +79,10 @@ def prepare_libritts(
         return manifests
     options = {"mode": "libritts", "version": MANIFEST_VERSION, "data_folder": str(data_folder),
                "splits": sorted(libritts)}
-    options_path = save_folder / OPTIONS_FILE
-    if _already_done(options_path, options, [manifests[s] for s in libritts]):
-        logger.info("LibriTTS manifests already prepared in %s; skipping.", save_folder)
-        return manifests
-    save_folder.mkdir(parents=True, exist_ok=True)
-    options_path.unlink(missing_ok=True)
-    for split in libritts:
-        rows = _libritts_rows(data_folder / split)
-        _write_csv(Path(manifests[split]), LABELLED_COLUMNS, rows)
-        logger.info("Wrote %d utterances of %s to %s", len(rows), split, manifests[split])
-    _write_json(options_path, options)
+    write_labelled_manifests(
+        save_folder / OPTIONS_FILE, options, {s: manifests[s] for s in libritts},
+        lambda split: _libritts_rows(data_folder / split), "LibriTTS",
+    )
     return manifests
 
 

@@ -39,7 +39,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.extraction import extract_on_all_ranks, load_features
 from jepa_tokenizer.text import TextUnits
-from jepa_tokenizer.training import start_experiment, stop_if_out_of_time, unwrap
+from jepa_tokenizer.training import TimeBudgetBrain, start_experiment, unwrap
 from jepa_tokenizer.tts import tts_loss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,7 +50,7 @@ from libritts_prepare import prepare_libritts  # noqa: E402
 logger = logging.getLogger(__name__)
 
 
-class TTSBrain(sb.Brain):
+class TTSBrain(TimeBudgetBrain):
     """Teacher-forced training of ``TokenTTS``."""
 
     def compute_forward(self, batch, stage):
@@ -76,16 +76,6 @@ class TTSBrain(sb.Brain):
             self.parts["correct"] += int(correct.sum())
             self.parts["digits"] += correct.numel()
         return loss
-
-    def on_fit_start(self):
-        """A run resumed with its time budget spent does not train further."""
-        super().on_fit_start()
-        stop_if_out_of_time(self)
-
-    def on_fit_batch_end(self, batch, outputs, loss, should_step):
-        """Ends training once the time budget is spent."""
-        if should_step:
-            stop_if_out_of_time(self, loss=f"{float(loss.detach()):.3f}")
 
     def on_stage_start(self, stage, epoch=None):
         """Fresh statistics."""
@@ -153,7 +143,8 @@ def dataio_prepare(hparams, manifests: Dict[str, str], speakers: List[str]) -> D
     options = [units_folder, texts, hparams["text_units"], hparams["sentencepiece_vocab_size"]]
     run_on_main(TextUnits, args=options)
     units = hparams["text_encoder"] = TextUnits(*options)
-    default = speakers.index(str(hparams["default_speaker"])) if hparams["default_speaker"] is not None else 0
+    rows = {name: row for row, name in enumerate(speakers)}
+    default = rows[str(hparams["default_speaker"])] if hparams["default_speaker"] is not None else 0
     packer, folder = hparams["tokenizer"].codec.packer, hparams["features_folder"]
 
     @sb.utils.data_pipeline.takes("id", "wrd", "spk_id")
@@ -161,7 +152,7 @@ def dataio_prepare(hparams, manifests: Dict[str, str], speakers: List[str]) -> D
     def pipeline(utt_id, wrd, spk_id):
         yield torch.LongTensor(units.encode(wrd))
         # voices outside the table (validation/test speakers) use the default voice
-        yield speakers.index(spk_id) if spk_id in speakers else default
+        yield rows.get(spk_id, default)
         yield packer.unpack(load_features(folder, utt_id))
 
     datasets = {}
