@@ -1,29 +1,55 @@
 # One entry point for a fresh machine: `make quickstart` and `make test`
-# install everything (Python packages, and Debian's espeak-ng + flite for
-# spoken examples) and then run.
+# install everything and then run. Python packages go into ./.venv, exactly as
+# locked in requirements/lock.txt (made anew whenever the lock or setup.py
+# changes); Debian's espeak-ng + flite speak the examples.
 PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LOCK := requirements/lock.txt
+UV_VERSION := 0.13.9
+LOCK_TOOLS := .venv-lock
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install quickstart demo test bench summary
+.PHONY: install system-packages quickstart demo test bench summary lock
 
-install:
+# a fresh virtual environment with exactly the locked set, then this package
+# (editable, built with the locked setuptools), then a check that it all fits
+# and imports; the stamp file marks a finished install
+$(VENV)/.installed: $(LOCK) setup.py
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install -q -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	$(PY) -c "import torch, torchaudio, speechbrain, jepa_tokenizer; print('installed: torch', torch.__version__, '| torchaudio', torchaudio.__version__, '| speechbrain', speechbrain.__version__)"
+	touch $@
+
+system-packages:
 	@if ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null; then \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite; \
 	fi
-	$(PYTHON) -m pip install -q -e ".[test,metrics]"
+
+install: system-packages $(VENV)/.installed
 
 quickstart: install
-	$(PYTHON) -m jepa_tokenizer.quickstart
+	$(PY) -m jepa_tokenizer.quickstart
 
 demo: install
-	$(PYTHON) -m jepa_tokenizer.demo
+	$(PY) -m jepa_tokenizer.demo
 
 test: install
-	$(PYTHON) -m pytest
+	$(PY) -m pytest
 
-summary:
-	$(PYTHON) -m jepa_tokenizer.summary hparams/jepa_24k.yaml hparams/jepa_16k.yaml hparams/jepa_tiny.yaml
+summary: install
+	$(PY) -m jepa_tokenizer.summary jepa_24k.yaml jepa_16k.yaml jepa_tiny.yaml
 
-bench:
-	$(PYTHON) -m pip install -q -e ".[bench]"
-	$(PYTHON) benchmarks/speed.py --threads 2
+bench: install
+	$(PY) benchmarks/speed.py --threads 2
+
+# regenerates the lock from setup.py's ranges (every extra) and the build
+# tools, with markers for every platform; then `make install` installs it
+lock:
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install -q "uv==$(UV_VERSION)"
+	$(LOCK_TOOLS)/bin/uv pip compile setup.py requirements/build.in \
+		--extra test --extra metrics --extra bench --universal --python-version 3.10 \
+		--custom-compile-command "make lock" -o $(LOCK)

@@ -17,12 +17,13 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["jepa_tokenizer", "jepa_tokenizer.*"]),
-    # the embedded corpus (16 kHz FLAC, LibriSpeech layout) ships with the package
-    package_data={"jepa_tokenizer": ["data/embedded_corpus/*.md", "data/embedded_corpus/*/*/*/*"]},
+    # the model configurations and the embedded corpus (16 kHz FLAC, LibriSpeech
+    # layout) ship with the package; the recipes and their hparams/ need a clone
+    package_data={"jepa_tokenizer": ["configs/*.yaml", "data/embedded_corpus/*.md", "data/embedded_corpus/*/*/*/*"]},
     python_requires=">=3.10",
     install_requires=[
-        "torch==2.11.*",
-        "torchaudio==2.11.*",
+        "torch==2.11.0",
+        "torchaudio==2.11.0",
         "speechbrain>=1.1,<1.2",
         "hyperpyyaml>=1.2",
         "sentencepiece",

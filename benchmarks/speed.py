@@ -7,7 +7,7 @@ runs under ``torch.inference_mode()`` in eval mode with ``--threads`` torch
 threads: one warm-up run, then the median of ``--repeats`` timed runs.
 Encode is waveform -> discrete codes, decode is codes -> waveform.
 
-Models: our ``hparams/jepa_24k.yaml``, ``jepa_16k.yaml`` and ``jepa_tiny.yaml``
+Models: our ``jepa_24k.yaml``, ``jepa_16k.yaml`` and ``jepa_tiny.yaml``
 (untrained, weights do not change speed), and, with random weights and
 nothing downloaded, EnCodec 24 kHz and Mimi (``transformers``) and DAC 24 kHz
 (SpeechBrain). Ratio columns divide each row's x RT by the peer's x RT from

@@ -15,7 +15,12 @@ import torch
 import torchaudio
 from speechbrain.dataio import audio_io
 
-__all__ = ["LoadedAudio", "load_audio", "save_audio", "speak", "SPEECH_ENGINES"]
+__all__ = ["AUDIO_EXTENSIONS", "LoadedAudio", "load_audio", "save_audio", "speak", "SPEECH_ENGINES"]
+
+#: Audio files collected from folders (prepare scripts, the command line),
+#: lower case: what soundfile (libsndfile >= 1.1) decodes. ``.opus`` / ``.ogg``:
+#: Ogg Opus or Vorbis, as Multilingual LibriSpeech and many corpora ship.
+AUDIO_EXTENSIONS = (".flac", ".wav", ".opus", ".ogg", ".mp3")
 
 SPEECH_ENGINES = ("espeak-ng", "flite")
 ESPEAK_DEFAULT_WPM = 175  # espeak-ng's own default rate, words per minute

@@ -27,9 +27,10 @@ from typing import Iterable, List, Optional, Tuple
 import torch
 from tqdm import tqdm
 
-__all__ = ["main", "AUDIO_SUFFIXES", "TOKEN_SUFFIX"]
+from jepa_tokenizer.audio import AUDIO_EXTENSIONS
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+__all__ = ["main", "TOKEN_SUFFIX"]
+
 TOKEN_SUFFIX = ".jtok"
 
 
@@ -75,7 +76,7 @@ def _run(pairs, action, what: str) -> None:
 
 def cmd_encode(args) -> None:
     tokenizer = _load(args.model, args.device)
-    pairs = _pairs(Path(args.input), Path(args.output), AUDIO_SUFFIXES, TOKEN_SUFFIX)
+    pairs = _pairs(Path(args.input), Path(args.output), AUDIO_EXTENSIONS, TOKEN_SUFFIX)
 
     def encode(src, dst):
         encoded = tokenizer.encode_to_token_file(src, dst, args.chunk_seconds)
@@ -157,7 +158,7 @@ def _eval_audio(tokenizer, args) -> None:
     from jepa_tokenizer.audio import load_audio
     from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
 
-    files = [src for src, _ in _pairs(Path(args.audio), Path("."), AUDIO_SUFFIXES, ".wav")]
+    files = [src for src, _ in _pairs(Path(args.audio), Path("."), AUDIO_EXTENSIONS, ".wav")]
     rows, agree, total = [], 0, 0
     rate = tokenizer.codec.frame_rate
     for path in tqdm(files, desc="evaluating", unit="file"):

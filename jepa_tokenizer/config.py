@@ -1,42 +1,71 @@
-"""Loading a model configuration (``hparams/jepa_*.yaml``) by path.
+"""Loading a model configuration by name or by path.
 
-Recipes pick their model with a plain path (``--model_config
-hparams/jepa_tiny.yaml``) and forward a few knobs (``use_daam``) into it:
-hyperpyyaml's ``!include`` takes no variable path, so recipes call
-``!apply:jepa_tokenizer.config.load_model_config`` instead.
+The model configurations (``jepa_24k.yaml``, the paper's reference;
+``jepa_16k.yaml``; ``jepa_tiny.yaml``) ship inside the package
+(``jepa_tokenizer/configs/``), so a plain ``pip install`` can load them by
+name. Recipes pick their model with ``--model_config jepa_tiny.yaml`` (a
+packaged name) or a path to a file of their own, and forward a few knobs
+(``use_daam``) into it: hyperpyyaml's ``!include`` takes no variable path, so
+recipes call ``!apply:jepa_tokenizer.config.load_model_config`` instead.
 
 Authors
  * jepa-tokenizer team 2026
 """
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from hyperpyyaml import load_hyperpyyaml
 
-__all__ = ["REPO_HPARAMS", "resolve_config_path", "load_model_config"]
+__all__ = [
+    "PACKAGE_CONFIGS",
+    "REPO_HPARAMS",
+    "model_config_names",
+    "resolve_config_path",
+    "load_model_config",
+]
 
-# hparams/ of a source checkout (editable installs)
+# the model configurations installed with the package (a folder on disk:
+# hyperpyyaml's ``!include`` resolves next to the including file)
+PACKAGE_CONFIGS = Path(__file__).resolve().parent / "configs"
+# hparams/ of a source checkout: the recipes' YAML files (recipes need a clone)
 REPO_HPARAMS = Path(__file__).resolve().parents[1] / "hparams"
 
 
-def resolve_config_path(path: Union[str, Path]) -> Path:
-    """``path`` as given, else relative to the checkout's ``hparams/`` folder.
+def model_config_names() -> List[str]:
+    """The model configurations that ship with the package.
 
     Example
     -------
-    >>> resolve_config_path("jepa_tiny.yaml").name
-    'jepa_tiny.yaml'
+    >>> model_config_names()
+    ['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_tiny.yaml']
+    """
+    return sorted(path.name for path in PACKAGE_CONFIGS.glob("*.yaml"))
+
+
+def resolve_config_path(path: Union[str, Path]) -> Path:
+    """``path`` when it is a file; else a packaged model configuration of that
+    (file) name; else a recipe YAML of a source checkout's ``hparams/``.
+
+    ``hparams/jepa_tiny.yaml`` (where the model files lived before they were
+    packaged) still finds the packaged ``jepa_tiny.yaml``.
+
+    Example
+    -------
+    >>> resolve_config_path("jepa_tiny.yaml").parent.name
+    'configs'
+    >>> resolve_config_path("hparams/jepa_tiny.yaml") == resolve_config_path("jepa_tiny.yaml")
+    True
     """
     candidate = Path(path)
     if candidate.is_file():
         return candidate
-    for fallback in (REPO_HPARAMS / candidate, REPO_HPARAMS / candidate.name):
+    for fallback in (PACKAGE_CONFIGS / candidate.name, REPO_HPARAMS / candidate, REPO_HPARAMS / candidate.name):
         if fallback.is_file():
             return fallback
     raise FileNotFoundError(
-        f"model configuration not found: {path} (looked in the working directory "
-        f"and in {REPO_HPARAMS})"
+        f"configuration not found: {path} (not a file; the packaged model configurations are "
+        f"{', '.join(model_config_names())}; recipe YAML files live in hparams/ of a clone)"
     )
 
 
@@ -47,7 +76,7 @@ def load_model_config(
 
     Example
     -------
-    >>> model = load_model_config("hparams/jepa_tiny.yaml", {"use_daam": False})
+    >>> model = load_model_config("jepa_tiny.yaml", {"use_daam": False})
     >>> model["encoder"].blocks[0].gate is None
     True
     """

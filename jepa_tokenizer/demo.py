@@ -7,7 +7,7 @@ exact length bookkeeping and the speed of the real architecture.
 Usage (from the repository root)::
 
     python -m jepa_tokenizer.demo                       # reference 24 kHz model
-    python -m jepa_tokenizer.demo --config hparams/jepa_tiny.yaml --wav my.flac
+    python -m jepa_tokenizer.demo --config jepa_tiny.yaml --wav my.flac
 
 Authors
  * jepa-tokenizer team 2026
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import torch
-from hyperpyyaml import load_hyperpyyaml
 
 from jepa_tokenizer.audio import load_audio, save_audio, speak
+from jepa_tokenizer.config import load_model_config
 from jepa_tokenizer.summary import count_parameters
 
 __all__ = ["run_demo"]
@@ -64,8 +64,7 @@ def run_demo(
     torch.manual_seed(seed)
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(config, encoding="utf-8") as stream:
-        hparams = load_hyperpyyaml(stream)
+    hparams = load_model_config(config)
     codec = hparams["codec"].to(device).eval()
     print(f"[1/4] codec from {config}: encoder {count_parameters(codec.encoder) / 1e6:.1f}M, "
           f"decoder {count_parameters(codec.decoder) / 1e6:.1f}M parameters (random weights)")
@@ -114,7 +113,7 @@ def run_demo(
 def main(argv: Optional[List[str]] = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="hparams/jepa_24k.yaml")
+    parser.add_argument("--config", default="jepa_24k.yaml")
     parser.add_argument("--output", default="results/demo")
     parser.add_argument("--wav", default=None, help="audio file to tokenize")
     parser.add_argument("--text", default=DEFAULT_TEXT)

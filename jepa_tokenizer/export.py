@@ -17,7 +17,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import nn
 
-from jepa_tokenizer.config import load_model_config, resolve_config_path
+from jepa_tokenizer.config import PACKAGE_CONFIGS, load_model_config, resolve_config_path
 
 __all__ = ["flat_model_yaml", "export_codec", "WEIGHTS_FILE", "HPARAMS_FILE"]
 
@@ -58,14 +58,15 @@ def flat_model_yaml(
 
     Example
     -------
-    >>> text = flat_model_yaml("hparams/jepa_tiny.yaml", {"use_daam": False})
+    >>> text = flat_model_yaml("jepa_tiny.yaml", {"use_daam": False})
     >>> "!include" in text, "use_daam: false" in text, "code_dim: 16" in text
     (False, True, True)
     """
     path = resolve_config_path(model_config)
+    # a configuration of one's own may sit elsewhere: then the packaged reference
     reference = path.parent / REFERENCE_FILE
     if not reference.is_file():
-        raise FileNotFoundError(f"{REFERENCE_FILE} must sit next to {path}")
+        reference = PACKAGE_CONFIGS / REFERENCE_FILE
     lines = reference.read_text().splitlines()
     keys = []
     for line in lines:

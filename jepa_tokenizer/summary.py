@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m jepa_tokenizer.summary hparams/jepa_24k.yaml hparams/jepa_16k.yaml hparams/jepa_tiny.yaml
+    python -m jepa_tokenizer.summary jepa_24k.yaml jepa_16k.yaml jepa_tiny.yaml
 
 Authors
  * jepa-tokenizer team 2026
@@ -12,8 +12,9 @@ import argparse
 from pathlib import Path
 from typing import Dict, List
 
-from hyperpyyaml import load_hyperpyyaml
 from torch import nn
+
+from jepa_tokenizer.config import load_model_config
 
 __all__ = ["count_parameters", "describe_config", "summary_table"]
 
@@ -31,8 +32,7 @@ def count_parameters(module: nn.Module) -> int:
 
 def describe_config(path: str) -> Dict[str, object]:
     """Builds a YAML configuration and returns its sizes and rates."""
-    with open(path, encoding="utf-8") as stream:
-        hparams = load_hyperpyyaml(stream)
+    hparams = load_model_config(path)
     codec = hparams["codec"]
     return {
         "config": Path(path).name,

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Union
 
 import speechbrain as sb
 import torch
@@ -159,27 +159,39 @@ class TrainingClock:
         Stop after this many minutes (None: no time limit).
     label : str, optional
         Description of a progress bar over the budget (None: no bar).
+    timer : callable, optional
+        Seconds of a monotonic clock (default ``time.monotonic``); tests pass a
+        fake one.
 
     Example
     -------
-    >>> clock = TrainingClock(budget_minutes=0.0)
-    >>> clock.out_of_time()
+    >>> now = [0.0]
+    >>> clock = TrainingClock(budget_minutes=1.0, timer=lambda: now[0])
+    >>> now[0] = 59.0; clock.out_of_time()
+    False
+    >>> now[0] = 60.0; clock.out_of_time()
     True
     >>> TrainingClock().out_of_time()
     False
     """
 
-    def __init__(self, budget_minutes: Optional[float] = None, label: Optional[str] = None):
+    def __init__(
+        self,
+        budget_minutes: Optional[float] = None,
+        label: Optional[str] = None,
+        timer: Callable[[], float] = time.monotonic,
+    ):
         self.budget_minutes = budget_minutes
         self.label = label
+        self.timer = timer
         self.spent_before = 0.0
-        self.started = time.monotonic()
+        self.started = timer()
         self.bar = None
 
     @property
     def seconds(self) -> float:
         """Seconds spent so far, earlier sessions included."""
-        return self.spent_before + time.monotonic() - self.started
+        return self.spent_before + self.timer() - self.started
 
     def out_of_time(self) -> bool:
         """Whether the budget is spent (never, without a budget)."""
@@ -211,7 +223,7 @@ class TrainingClock:
     def _load(self, path, end_of_epoch=True):
         del end_of_epoch
         self.spent_before = float(Path(path).read_text(encoding="utf-8"))
-        self.started = time.monotonic()
+        self.started = self.timer()
 
 
 def stop_if_out_of_time(brain, **postfix) -> None:

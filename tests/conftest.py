@@ -11,6 +11,7 @@ import pytest
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from jepa_tokenizer.config import resolve_config_path
 from jepa_tokenizer.training import load_recipe  # noqa: F401 (used by the recipe tests)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,8 +20,8 @@ SHARED_SPEECH = REPO.parent / "shared" / "realspeech"
 
 
 def load_config(name: str, overrides=None):
-    """Loads ``hparams/<name>`` with optional overrides."""
-    with open(HPARAMS / name, encoding="utf-8") as stream:
+    """Loads a packaged model configuration or ``hparams/<name>`` with optional overrides."""
+    with open(resolve_config_path(name), encoding="utf-8") as stream:
         return load_hyperpyyaml(stream, overrides or {})
 
 
@@ -102,7 +103,7 @@ def embedded_recipe_args(yaml_name: str, output, *extra):
 
     return [
         str(HPARAMS / yaml_name),
-        "--model_config", str(HPARAMS / "jepa_tiny.yaml"),
+        "--model_config", "jepa_tiny.yaml",
         "--data_folder", str(corpus_path()),
         "--train_splits", "[train]", "--valid_splits", "[valid]",
         "--output_folder", str(output), "--device", "cpu", "--num_workers", "0",
@@ -129,3 +130,13 @@ def assert_ranks_agree(ranks, parts):
     for part in parts:
         for name, value in ranks[0][part].items():
             assert torch.equal(value, ranks[1][part][name]), (part, name)
+
+
+def wer_file_summary(path):
+    """``(WER, words scored)`` from the head line of SpeechBrain's alignment
+    file (``%WER 12.50 [ 1 / 8, 0 ins, 0 del, 1 sub ]``)."""
+    import re
+
+    match = re.search(r"%WER ([\d.]+) \[ (\d+) / (\d+),", Path(path).read_text())
+    assert match, f"no %WER line in {path}"
+    return float(match.group(1)), int(match.group(3))

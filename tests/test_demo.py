@@ -9,7 +9,7 @@ from conftest import HPARAMS
 
 
 def test_demo_on_a_spoken_sentence(spoken_wav, tmp_path):
-    result = run_demo(str(HPARAMS / "jepa_tiny.yaml"), str(tmp_path), wav_path=str(spoken_wav))
+    result = run_demo("jepa_tiny.yaml", str(tmp_path), wav_path=str(spoken_wav))
     assert result["reconstruction_samples"] == result["num_samples"]
     assert result["tokens_shape"][2] == 3
     info = soundfile.info(str(tmp_path / "reconstruction.wav"))
@@ -19,7 +19,7 @@ def test_demo_on_a_spoken_sentence(spoken_wav, tmp_path):
 
 
 def test_summary_table_has_a_row_per_config():
-    table = summary_table([str(HPARAMS / "jepa_tiny.yaml"), str(HPARAMS / "jepa_16k.yaml")])
+    table = summary_table(["jepa_tiny.yaml", "jepa_16k.yaml"])
     rows = table.splitlines()
     assert len(rows) == 4
     assert rows[3].startswith("| jepa_16k.yaml | 16000 | 2.5 | 19 | 47.5 | 16384 | 640 |")

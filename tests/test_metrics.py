@@ -16,7 +16,6 @@ from jepa_tokenizer.metrics import (
     word_error_rate,
     write_unigram_lm,
 )
-from jepa_tokenizer.training import TrainingClock
 
 SENTENCE = "the hunter opened the red window"
 VOCABULARY = [SENTENCE, "a baker sold the old key", "my sister cleaned the bright door"]
@@ -86,17 +85,3 @@ def test_load_manifest_resolves_relative_paths_and_rejects_bad_files(tmp_path):
         load_manifest(tmp_path / "bad.csv", 16000)
     with pytest.raises(FileNotFoundError):
         load_manifest(tmp_path / "none.csv", 16000)
-
-
-def test_training_clock_carries_time_across_a_checkpoint(tmp_path):
-    from speechbrain.utils.checkpoints import Checkpointer
-
-    clock = TrainingClock(budget_minutes=1.0)
-    clock.spent_before = 50.0
-    Checkpointer(tmp_path, {"clock": clock}).save_checkpoint()
-    resumed = TrainingClock(budget_minutes=1.0)
-    assert not resumed.out_of_time()
-    Checkpointer(tmp_path, {"clock": resumed}).recover_if_possible()
-    assert 50.0 <= resumed.seconds < 60.0 and not resumed.out_of_time()
-    resumed.spent_before = 60.0
-    assert resumed.out_of_time()

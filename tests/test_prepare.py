@@ -26,10 +26,17 @@ def _load_script():
 prep = _load_script()
 
 
+SHARED_MINI = Path(__file__).resolve().parents[2] / "shared" / "mini_librispeech"
+
+
 def write_audio(path: Path, seconds: float = 0.2, seed: int = 0) -> Path:
+    """Noise in the file's format; ``.opus``: Ogg Opus encoded by libsndfile."""
     path.parent.mkdir(parents=True, exist_ok=True)
     noise = np.random.default_rng(seed).uniform(-0.1, 0.1, int(seconds * RATE))
-    soundfile.write(path, noise.astype("float32"), RATE)
+    if path.suffix.lower() == ".opus":
+        soundfile.write(path, noise.astype("float32"), RATE, format="OGG", subtype="OPUS")
+    else:
+        soundfile.write(path, noise.astype("float32"), RATE)
     return path
 
 
@@ -309,3 +316,52 @@ def test_command_line(corpus, tmp_path, capsys):
     assert "dev_audio.csv" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         prep.main([str(corpus), str(save)])  # neither --splits nor --unlabelled
+
+
+def test_ogg_opus_speech_is_collected_measured_and_loaded(tmp_path):
+    """Speech re-encoded to Ogg Opus (as ../shared/mini_librispeech and many
+    corpora ship): collected in the LibriSpeech layout and in any tree, its
+    duration measured, and decoded by the package's audio loader."""
+    from jepa_tokenizer.audio import load_audio
+    from jepa_tokenizer.embedded_corpus import corpus_path
+
+    source = sorted((corpus_path() / "test").rglob("*.flac"))[0]
+    speech, rate = soundfile.read(str(source), dtype="float32")
+    chapter = tmp_path / "LibriSpeech" / "dev-clean" / "19" / "198"
+    chapter.mkdir(parents=True)
+    soundfile.write(chapter / "19-198-0000.opus", speech, rate, format="OGG", subtype="OPUS")
+    write_audio(chapter / "19-198-0001.opus", 0.5)
+    (chapter / "19-198.trans.txt").write_text("19-198-0000 A SPOKEN SENTENCE\n19-198-0001 NOISE\n")
+    assert soundfile.info(str(chapter / "19-198-0000.opus")).subtype == "OPUS"
+
+    manifest = prep.prepare_librispeech(tmp_path / "LibriSpeech", tmp_path / "save", ["dev-clean"])["dev-clean"]
+    _, rows = read_csv(manifest)
+    assert [row[0] for row in rows] == ["19-198-0000", "19-198-0001"]
+    assert float(rows[0][1]) == pytest.approx(len(speech) / rate, abs=0.02)
+    assert float(rows[1][1]) == pytest.approx(0.5, abs=0.02)
+    assert rows[0][2].endswith(".opus") and rows[0][4] == "A SPOKEN SENTENCE"
+    unlabelled = prep.prepare_unlabelled(tmp_path / "LibriSpeech", tmp_path / "save", "any")
+    assert [row[0] for row in read_csv(unlabelled)[1]] == ["dev-clean-19-198-19-198-0000", "dev-clean-19-198-19-198-0001"]
+
+    loaded = load_audio(rows[0][2], 16000).wav
+    assert abs(loaded.numel() - len(speech) * 16000 / rate) < 0.02 * 16000
+    assert float(loaded.abs().max()) > 0.05  # speech, not silence
+
+
+def test_mini_librispeech_in_ogg_opus():
+    """The shared copy of mini LibriSpeech (Ogg Opus): every utterance of
+    train-clean-5 and dev-clean-2 listed, with the durations of the set."""
+    if not SHARED_MINI.is_dir():
+        pytest.skip(f"mini LibriSpeech not available: {SHARED_MINI} is missing")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as save:
+        manifests = prep.prepare_librispeech(SHARED_MINI, save, ["train-clean-5", "dev-clean-2"])
+        tables = {split: read_csv(path)[1] for split, path in manifests.items()}
+    expected = {"train-clean-5": (1519, 5.3, 28), "dev-clean-2": (1089, 2.0, 26)}
+    for split, (count, hours, speakers) in expected.items():
+        rows = tables[split]
+        assert len(rows) == count, split
+        assert sum(float(row[1]) for row in rows) / 3600 == pytest.approx(hours, abs=0.05), split
+        assert len({row[3] for row in rows}) == speakers, split
+        assert all(row[2].endswith(".opus") and row[4] for row in rows), split

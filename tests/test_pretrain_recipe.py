@@ -21,8 +21,24 @@ def recipe():
 
 @pytest.fixture(scope="module")
 def short_run(recipe, tmp_path_factory):
+    """Four steps; the EMA updates the recipe makes are recorded, with the
+    target as it was before the first one."""
+    from jepa_tokenizer.jepa import EMAUpdater
+
     out = tmp_path_factory.mktemp("pretrain")
-    brain = recipe.main(recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "4"))
+    updates = []
+    original = EMAUpdater.update
+
+    def recorded(self, target, online, step):
+        if not updates:
+            updates.append({"initial": {k: v.clone() for k, v in target.state_dict().items()}})
+        updates.append({"step": step})
+        return original(self, target, online, step)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(EMAUpdater, "update", recorded)
+        brain = recipe.main(recipe_args(out, "--number_of_epochs", "1", "--optimizer_step_limit", "4"))
+    brain.ema_updates = updates
     return brain, out
 
 
@@ -43,7 +59,13 @@ def test_target_is_frozen_and_outside_the_optimizer(short_run, recipe):
     assert not optimized & {id(p) for p in target.parameters()}
     assert all(not p.requires_grad and p.grad is None for p in target.parameters())
     encoder = recipe.unwrap(brain.modules.encoder)
-    # EMA: moved towards the online encoder but not equal to it
+    # one EMA update after each optimizer step, with the step's momentum index
+    initial, *calls = brain.ema_updates
+    assert [call["step"] for call in calls] == [0, 1, 2, 3]
+    # the target moved (EMA ran) but is not the online encoder (a momentum < 1)
+    moved = [(value - initial["initial"][name]).abs().max() for name, value in target.state_dict().items()
+             if value.is_floating_point()]
+    assert max(moved) > 0
     delta = [(t - o).abs().max() for t, o in zip(target.parameters(), encoder.parameters())]
     assert max(delta) > 0
 

@@ -3,8 +3,9 @@
 import pytest
 
 from jepa_tokenizer import JEPACodec
+from jepa_tokenizer.config import PACKAGE_CONFIGS
 
-from conftest import HPARAMS, load_config
+from conftest import load_config
 
 
 @pytest.mark.parametrize("name", ["jepa_24k.yaml", "jepa_16k.yaml", "jepa_tiny.yaml"])
@@ -29,7 +30,7 @@ def test_16k_is_the_reference_with_other_strides():
 
 
 def test_values_are_written_once():
-    texts = {name: (HPARAMS / name).read_text() for name in ("jepa_16k.yaml", "jepa_tiny.yaml")}
+    texts = {name: (PACKAGE_CONFIGS / name).read_text() for name in ("jepa_16k.yaml", "jepa_tiny.yaml")}
     assert "!include:jepa_24k.yaml" in texts["jepa_16k.yaml"]
     assert "!include:jepa_16k.yaml" in texts["jepa_tiny.yaml"]
     for text in texts.values():

@@ -3,7 +3,8 @@
 Writes SpeechBrain CSV manifests:
 
 * :func:`prepare_librispeech` reads the standard LibriSpeech layout
-  ``<data_folder>/<split>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac`` with one
+  ``<data_folder>/<split>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac`` (or
+  ``.wav``, ``.opus``, ``.ogg``, ``.mp3``) with one
   ``<spk>-<chapter>.trans.txt`` per chapter and writes
   ``<save_folder>/<split>.csv`` with the columns ``ID, duration, wav, spk_id, wrd``.
 * :func:`prepare_unlabelled` reads any folder tree of audio (e.g. LibriLight)
@@ -35,6 +36,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Un
 
 import soundfile
 
+from jepa_tokenizer.audio import AUDIO_EXTENSIONS
+
 __all__ = [
     "prepare_librispeech",
     "prepare_unlabelled",
@@ -52,14 +55,16 @@ LABELLED_COLUMNS = ("ID", "duration", "wav", "spk_id", "wrd")
 #: Columns of an unlabelled manifest, in order.
 UNLABELLED_COLUMNS = ("ID", "duration", "wav", "spk_id")
 
-#: Audio extensions accepted in the LibriSpeech layout (lower case).
-LIBRISPEECH_EXTENSIONS = (".flac", ".wav")
+#: Audio extensions accepted in the LibriSpeech layout (lower case): FLAC as
+#: OpenSLR ships it, WAV, and Ogg Opus (how ../shared/mini_librispeech and
+#: many corpora are stored).
+LIBRISPEECH_EXTENSIONS = AUDIO_EXTENSIONS
 #: Name of the options file of :func:`prepare_librispeech` in ``save_folder``.
 LABELLED_OPTIONS_FILE = "librispeech_prepare.json"
 #: Suffix of the transcript files of the LibriSpeech layout.
 TRANSCRIPT_SUFFIX = ".trans.txt"
 #: Bumped whenever the manifest format changes, so old manifests are redone.
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: Ogg Opus (and .ogg, .mp3) collected too
 
 
 def prepare_librispeech(
@@ -159,7 +164,7 @@ def prepare_unlabelled(
     data_folder: PathLike,
     save_folder: PathLike,
     name: str,
-    extensions: Sequence[str] = (".wav", ".flac"),
+    extensions: Sequence[str] = AUDIO_EXTENSIONS,
     skip_prep: bool = False,
 ) -> str:
     """Writes an unlabelled CSV manifest of every audio file in a folder tree.
@@ -296,7 +301,7 @@ def _labelled_rows(split_folder: Path) -> List[List[str]]:
             if utt_id not in chapter_audio:
                 raise ValueError(
                     f"Transcript line {utt_id!r} of {transcript} has no audio file "
-                    f"({utt_id}.flac or {utt_id}.wav) in {chapter}"
+                    f"({' or '.join(utt_id + ext for ext in LIBRISPEECH_EXTENSIONS)}) in {chapter}"
                 )
             if utt_id in entries:
                 raise ValueError(
@@ -464,7 +469,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--splits", nargs="+", help="LibriSpeech split folders, e.g. train-clean-100 dev-clean")
     parser.add_argument("--unlabelled", metavar="NAME", help="write an unlabelled manifest NAME.csv of every audio file")
     parser.add_argument(
-        "--extensions", nargs="+", default=[".wav", ".flac"], help="audio extensions for --unlabelled"
+        "--extensions", nargs="+", default=list(AUDIO_EXTENSIONS), help="audio extensions for --unlabelled"
     )
     args = parser.parse_args(argv)
     if (args.splits is None) == (args.unlabelled is None):

@@ -30,9 +30,11 @@ from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LibriSpeech"))
 from librispeech_prepare import (  # noqa: E402
+    LIBRISPEECH_EXTENSIONS,
     PathLike,
     _check_data_folder,
     _check_names,
+    _find_audio,
     _measure,
     prepare_librispeech,
     write_labelled_manifests,
@@ -45,7 +47,7 @@ logger = logging.getLogger(__name__)
 #: Suffix of LibriTTS's normalised text files.
 LIBRITTS_TEXT_SUFFIX = ".normalized.txt"
 OPTIONS_FILE = "libritts_prepare.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: Ogg Opus (and .flac, .ogg, .mp3) collected too
 
 
 def prepare_libritts(
@@ -87,8 +89,12 @@ def prepare_libritts(
 
 
 def _libritts_rows(split_folder: Path) -> List[List[str]]:
-    """Pairs each wav with its normalised text; rows sorted by ID."""
-    wavs = {p.stem: p for p in sorted(split_folder.rglob("*.wav"))}
+    """Pairs each audio file (LibriTTS ships wav) with its normalised text; rows sorted by ID."""
+    wavs: Dict[str, Path] = {}
+    for path in _find_audio(split_folder, LIBRISPEECH_EXTENSIONS):
+        if path.stem in wavs:
+            raise ValueError(f"two audio files for utterance {path.stem}: {wavs[path.stem]} and {path}")
+        wavs[path.stem] = path
     texts = {p.name[: -len(LIBRITTS_TEXT_SUFFIX)]: p for p in sorted(split_folder.rglob("*" + LIBRITTS_TEXT_SUFFIX))}
     for utt_id in sorted(set(wavs) ^ set(texts)):
         missing = "text" if utt_id in wavs else "audio"
