@@ -1,8 +1,13 @@
 """Installs the jepa_tokenizer SpeechBrain plugin.
 
-torch and torchaudio are pinned as a pair: PyPI's torchaudio wheels are CUDA
-builds, and 2.11 is the newest pair that imports and runs on a CPU-only
-machine with speechbrain 1.1 (torch 2.13 / 2.15 break ``import torchaudio``).
+The dependencies below are compatible ranges, for installing into an
+environment of one's own (``pip install .``), except torch and torchaudio:
+PyPI's torchaudio wheels are CUDA builds that load only with the torch they
+were built against (torchaudio 2.11.1 does not load with torch 2.11.0;
+torch 2.13 / 2.15 break ``import torchaudio``), so they are one exact pair.
+The exact set that CI tests, every transitive package included, is
+``requirements/lock.txt`` (``make lock`` regenerates it; ``make install``
+installs it into ``.venv``).
 """
 
 from setuptools import find_packages, setup

@@ -153,7 +153,7 @@ def test_asr_recipe_trains_and_tests_on_our_tokens(model_folder, tmp_path):
     assert all(row["train unfit_percent"] == 0 for row in log)
     result = brain.test_results["test"]
     # every word of the 14 test utterances scored, and the reported WER is the alignments'
-    with open(tmp_path / "save" / "asr_test.csv", newline="") as stream:
+    with open(tmp_path / "save" / "test.csv", newline="") as stream:
         words = sum(len(row["wrd"].split()) for row in csv.DictReader(stream))
     wer, scored = wer_file_summary(tmp_path / "wer_test.txt")
     assert scored == words and result["WER"] == pytest.approx(wer, abs=0.01)

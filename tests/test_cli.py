@@ -47,6 +47,11 @@ def test_eval_with_a_manifest_reports_wer(models, tmp_path, capsys):
     lines = (speaker / "9014-1.trans.txt").read_text().splitlines()[:2]
     rows = ["ID,wav,wrd"] + [f"{ln.split(' ', 1)[0]},{speaker / (ln.split(' ', 1)[0] + '.flac')},{ln.split(' ', 1)[1]}"
                              for ln in lines]
+    # the first utterance as Ogg Opus (how many corpora ship)
+    first = rows[1].split(",")[1]
+    speech, rate = soundfile.read(first, dtype="float32")
+    soundfile.write(tmp_path / "first.opus", speech, rate, format="OGG", subtype="OPUS")
+    rows[1] = rows[1].replace(first, str(tmp_path / "first.opus"))
     (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
     main(["eval", "--model", str(models[0]), "--manifest", str(tmp_path / "m.csv"), "--save-wavs", str(tmp_path / "w")])
     out = capsys.readouterr().out
@@ -63,15 +68,18 @@ def test_folders_and_the_installed_command(models, tmp_path):
     audio.mkdir(parents=True)
     for i in range(2):
         soundfile.write(audio / f"a{i}.flac", 0.1 * torch.randn(8000 + 999 * i).numpy(), 16000)
+    soundfile.write(audio / "b.opus", 0.1 * torch.randn(16000).numpy(), 16000, format="OGG", subtype="OPUS")
     result = subprocess.run(
         [sys.executable, "-m", "jepa_tokenizer.cli", "encode", str(tmp_path / "audio"),
          str(tmp_path / "tokens"), "--model", str(models[0])],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "tokens" / "sub").iterdir()) == ["a0.jtok", "a1.jtok"]
+    assert sorted(p.name for p in (tmp_path / "tokens" / "sub").iterdir()) == ["a0.jtok", "a1.jtok", "b.jtok"]
     main(["decode", str(tmp_path / "tokens"), str(tmp_path / "wavs"), "--model", str(models[0])])
     assert soundfile.info(str(tmp_path / "wavs" / "sub" / "a1.wav")).frames == 8999
+    opus = soundfile.info(str(audio / "b.opus"))
+    assert opus.subtype == "OPUS" and soundfile.info(str(tmp_path / "wavs" / "sub" / "b.wav")).frames == opus.frames
 
 
 def test_another_model_and_damaged_files_are_clear_errors(models, spoken_wav, tmp_path):
