@@ -53,7 +53,7 @@ from jepa_tokenizer.evaluation import (
     tokenizer_system,
     write_utterance_table,
 )
-from jepa_tokenizer.training import load_recipe, recipe_argv
+from jepa_tokenizer.training import RECIPES, load_recipe, recipe_argv
 
 __all__ = ["Quickstart", "main"]
 
@@ -426,7 +426,14 @@ def main(argv: Optional[List[str]] = None) -> Path:
                       ("data_folder", "data_folder")):
         if getattr(args, key) is not None:
             overrides[name] = getattr(args, key)
-    with open(resolve_config_path(args.config), encoding="utf-8") as stream:
+    if not RECIPES.is_dir():  # a plain install has the library, not the recipes the stages run
+        raise SystemExit(f"error: the quickstart runs the recipes of a clone ({RECIPES} is missing): "
+                         "run `make quickstart` from a clone of the repository")
+    try:
+        config_path = resolve_config_path(args.config)
+    except FileNotFoundError as err:
+        raise SystemExit(f"error: {err}") from err
+    with open(config_path, encoding="utf-8") as stream:
         config = load_hyperpyyaml(stream, overrides)
     command = " ".join(["python -m jepa_tokenizer.quickstart", *(argv if argv is not None else sys.argv[1:])])
     return Quickstart(config, args.eval_manifest, command).run()
