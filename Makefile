@@ -23,9 +23,11 @@ $(VENV)/.installed: $(LOCK) setup.py
 	$(PY) -c "import torch, torchaudio, speechbrain, jepa_tokenizer; print('installed: torch', torch.__version__, '| torchaudio', torchaudio.__version__, '| speechbrain', speechbrain.__version__)"
 	touch $@
 
+# espeak-ng + flite; python3-venv where Debian's Python lacks venv's pip
 system-packages:
-	@if ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null; then \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite; \
+	@if ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null \
+			|| ! $(PYTHON) -c "import ensurepip" 2>/dev/null; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite python3-venv; \
 	fi
 
 install: system-packages $(VENV)/.installed

@@ -365,3 +365,23 @@ def test_mini_librispeech_in_ogg_opus():
         assert sum(float(row[1]) for row in rows) / 3600 == pytest.approx(hours, abs=0.05), split
         assert len({row[3] for row in rows}) == speakers, split
         assert all(row[2].endswith(".opus") and row[4] for row in rows), split
+
+
+def test_libritts_layout_with_wav_and_ogg_opus(tmp_path):
+    from jepa_tokenizer.training import load_recipe
+
+    libritts = load_recipe("libritts_prepare")
+    chapter = tmp_path / "LibriTTS" / "train-clean-100" / "103" / "1241"
+    write_audio(chapter / "103_1241_000001_000000.wav", 0.4)
+    write_audio(chapter / "103_1241_000002_000000.opus", 0.6)
+    (chapter / "103_1241_000001_000000.normalized.txt").write_text("Hello, world.\n")
+    (chapter / "103_1241_000002_000000.normalized.txt").write_text("  Second   sentence. \n")
+    manifest = libritts.prepare_libritts(tmp_path / "LibriTTS", tmp_path / "save", ["train-clean-100"])
+    header, rows = read_csv(manifest["train-clean-100"])
+    assert [row[0] for row in rows] == ["103_1241_000001_000000", "103_1241_000002_000000"]
+    assert [float(row[1]) for row in rows] == pytest.approx([0.4, 0.6], abs=0.02)
+    assert rows[1][2].endswith(".opus") and [row[3:] for row in rows] == [["103", "Hello, world."],
+                                                                          ["103", "Second sentence."]]
+    (chapter / "103_1241_000003_000000.normalized.txt").write_text("No audio.\n")
+    with pytest.raises(ValueError, match="103_1241_000003_000000 .* has no audio file"):
+        libritts.prepare_libritts(tmp_path / "LibriTTS", tmp_path / "save2", ["train-clean-100"])
