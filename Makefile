@@ -33,16 +33,16 @@ system-packages:
 install: system-packages $(VENV)/.installed
 
 quickstart: install
-	$(PY) -m jepa_tokenizer.quickstart
+	$(PY) -m jepa_tokenizer.apps.quickstart
 
 demo: install
-	$(PY) -m jepa_tokenizer.demo
+	$(PY) -m jepa_tokenizer.apps.demo
 
 test: install
 	$(PY) -m pytest
 
 summary: install
-	$(PY) -m jepa_tokenizer.summary jepa_24k.yaml jepa_16k.yaml jepa_tiny.yaml
+	$(PY) -m jepa_tokenizer.apps.summary jepa_24k.yaml jepa_16k.yaml jepa_tiny.yaml
 
 bench: install
 	$(PY) benchmarks/speed.py --threads 2

@@ -24,7 +24,8 @@ setup(
     packages=find_packages(include=["jepa_tokenizer", "jepa_tokenizer.*"]),
     # the model configurations and the embedded corpus (16 kHz FLAC, LibriSpeech
     # layout) ship with the package; the recipes and their hparams/ need a clone
-    package_data={"jepa_tokenizer": ["configs/*.yaml", "data/embedded_corpus/*.md", "data/embedded_corpus/*/*/*/*"]},
+    package_data={"jepa_tokenizer": ["configs/*.yaml"],
+                  "jepa_tokenizer.data": ["embedded_corpus/*.md", "embedded_corpus/*/*/*/*"]},
     python_requires=">=3.10",
     install_requires=[
         "torch==2.11.0",
@@ -45,6 +46,6 @@ setup(
         "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
         "bench": ["transformers>=4.40"],
     },
-    entry_points={"console_scripts": ["jepa-tokenizer = jepa_tokenizer.cli:main"]},
+    entry_points={"console_scripts": ["jepa-tokenizer = jepa_tokenizer.apps.cli:main"]},
     license="Apache-2.0",
 )

@@ -11,8 +11,8 @@ import pytest
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from jepa_tokenizer.config import resolve_config_path
-from jepa_tokenizer.training import load_recipe  # noqa: F401 (used by the recipe tests)
+from jepa_tokenizer.models.config import resolve_config_path
+from jepa_tokenizer.training.experiment import load_recipe  # noqa: F401 (used by the recipe tests)
 
 REPO = Path(__file__).resolve().parents[1]
 HPARAMS = REPO / "hparams"
@@ -41,8 +41,8 @@ def tiny_codec(tiny):
 @pytest.fixture(scope="session")
 def model_folder(tmp_path_factory):
     """The tiny codec (seeded random weights) exported as a model folder."""
-    from jepa_tokenizer.config import load_model_config
-    from jepa_tokenizer.export import export_codec
+    from jepa_tokenizer.models.config import load_model_config
+    from jepa_tokenizer.pretrained.export import export_codec
 
     torch.manual_seed(0)
     codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
@@ -54,7 +54,7 @@ def spoken_wav(tmp_path_factory):
     """A sentence spoken by espeak-ng (installed by the README's commands)."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
-    from jepa_tokenizer.audio import speak
+    from jepa_tokenizer.data.audio import speak
 
     return speak(
         "Finite scalar quantization turns speech into tokens.",
@@ -99,7 +99,7 @@ def offline_hub(monkeypatch):
 
 def embedded_recipe_args(yaml_name: str, output, *extra):
     """Command line of a recipe on the embedded corpus with the tiny model, on CPU."""
-    from jepa_tokenizer.embedded_corpus import corpus_path
+    from jepa_tokenizer.data.embedded_corpus import corpus_path
 
     return [
         str(HPARAMS / yaml_name),

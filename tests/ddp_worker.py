@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-import jepa_tokenizer.extraction as extraction
-from jepa_tokenizer.training import load_recipe, unwrap
+import jepa_tokenizer.data.extraction as extraction
+from jepa_tokenizer.training.experiment import load_recipe, unwrap
 
 
 def record_extractions(recipe) -> list:

@@ -6,12 +6,12 @@ import csv
 import pytest
 import torch
 
-from jepa_tokenizer.asr import CodebookEmbedding, TemporalUpsampler
-from jepa_tokenizer.embedded_corpus import corpus_path
-from jepa_tokenizer.extraction import extract_features, load_features
-from jepa_tokenizer.text import TextUnits
-from jepa_tokenizer.tokenizers import EncodecDASBTokenizer, JEPADASBTokenizer, build_tokenizer
-from jepa_tokenizer.train_log import parse_train_log
+from jepa_tokenizer.models.asr import CodebookEmbedding, TemporalUpsampler
+from jepa_tokenizer.data.embedded_corpus import corpus_path
+from jepa_tokenizer.data.extraction import extract_features, load_features
+from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.pretrained.tokenizers import EncodecDASBTokenizer, JEPADASBTokenizer, build_tokenizer
+from jepa_tokenizer.training.train_log import parse_train_log
 
 from conftest import HPARAMS, assert_ranks_agree, load_recipe, train_on_two_ranks, wer_file_summary
 

@@ -5,7 +5,7 @@ import pytest
 import soundfile
 import torch
 
-from jepa_tokenizer.audio import load_audio, speak
+from jepa_tokenizer.data.audio import load_audio, speak
 
 
 def test_stereo_44k_becomes_mono_at_the_model_rate(tmp_path):

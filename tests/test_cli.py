@@ -8,10 +8,10 @@ import pytest
 import soundfile
 import torch
 
-from jepa_tokenizer.cli import main
-from jepa_tokenizer.config import load_model_config
-from jepa_tokenizer.export import export_codec
-from jepa_tokenizer.token_file import MAGIC, load_tokens, save_tokens
+from jepa_tokenizer.apps.cli import main
+from jepa_tokenizer.models.config import load_model_config
+from jepa_tokenizer.pretrained.export import export_codec
+from jepa_tokenizer.data.token_file import MAGIC, load_tokens, save_tokens
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_encode_info_decode_eval_on_a_spoken_file(models, spoken_wav, tmp_path, 
 
 
 def test_eval_with_a_manifest_reports_wer(models, tmp_path, capsys):
-    from jepa_tokenizer.embedded_corpus import corpus_path
+    from jepa_tokenizer.data.embedded_corpus import corpus_path
 
     speaker = corpus_path() / "test" / "9014" / "1"
     lines = (speaker / "9014-1.trans.txt").read_text().splitlines()[:2]
@@ -70,7 +70,7 @@ def test_folders_and_the_installed_command(models, tmp_path):
         soundfile.write(audio / f"a{i}.flac", 0.1 * torch.randn(8000 + 999 * i).numpy(), 16000)
     soundfile.write(audio / "b.opus", 0.1 * torch.randn(16000).numpy(), 16000, format="OGG", subtype="OPUS")
     result = subprocess.run(
-        [sys.executable, "-m", "jepa_tokenizer.cli", "encode", str(tmp_path / "audio"),
+        [sys.executable, "-m", "jepa_tokenizer.apps.cli", "encode", str(tmp_path / "audio"),
          str(tmp_path / "tokens"), "--model", str(models[0])],
         capture_output=True, text=True,
     )

@@ -13,7 +13,7 @@ from jepa_tokenizer import (
     MixedRadixPacker,
     MultiResolutionSTFTLoss,
 )
-from jepa_tokenizer.audio import load_audio
+from jepa_tokenizer.data.audio import load_audio
 
 from conftest import load_config
 

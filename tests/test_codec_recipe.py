@@ -6,11 +6,11 @@ import copy
 import pytest
 import torch
 
-from jepa_tokenizer.audio import load_audio
-from jepa_tokenizer.config import load_model_config
-from jepa_tokenizer.embedded_corpus import corpus_path
-from jepa_tokenizer.inference import JEPATokenizer
-from jepa_tokenizer.training import load_encoder_weights
+from jepa_tokenizer.data.audio import load_audio
+from jepa_tokenizer.models.config import load_model_config
+from jepa_tokenizer.data.embedded_corpus import corpus_path
+from jepa_tokenizer.pretrained.inference import JEPATokenizer
+from jepa_tokenizer.training.experiment import load_encoder_weights
 
 from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 

@@ -2,8 +2,8 @@
 
 import soundfile
 
-from jepa_tokenizer.demo import run_demo
-from jepa_tokenizer.summary import summary_table
+from jepa_tokenizer.apps.demo import run_demo
+from jepa_tokenizer.apps.summary import summary_table
 
 from conftest import HPARAMS
 

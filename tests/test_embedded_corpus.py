@@ -4,7 +4,7 @@ from pathlib import Path
 
 import soundfile
 
-from jepa_tokenizer.embedded_corpus import VOICES, corpus_path, make_sentences
+from jepa_tokenizer.data.embedded_corpus import VOICES, corpus_path, make_sentences
 
 
 def _transcripts(root: Path):

@@ -5,9 +5,9 @@ import pytest
 import soundfile
 import torch
 
-from jepa_tokenizer.config import load_model_config
-from jepa_tokenizer.export import export_codec
-from jepa_tokenizer.inference import JEPATokenizer
+from jepa_tokenizer.models.config import load_model_config
+from jepa_tokenizer.pretrained.export import export_codec
+from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,7 @@ def run_outside(site: Path, cwd: Path, *argv: str) -> subprocess.CompletedProces
 
 def test_a_wheel_loads_the_model_configurations_by_name_outside_the_checkout(installed_wheel, tmp_path):
     code = (
-        "import jepa_tokenizer, pathlib; from jepa_tokenizer.config import load_model_config, model_config_names;"
+        "import jepa_tokenizer, pathlib; from jepa_tokenizer.models.config import load_model_config, model_config_names;"
         "print(pathlib.Path(jepa_tokenizer.__file__).parent);"
         "print(model_config_names());"
         "print(load_model_config('jepa_tiny.yaml')['codec'].tokens_per_second)"
@@ -120,14 +120,14 @@ def test_a_wheel_loads_the_model_configurations_by_name_outside_the_checkout(ins
 
 def test_a_wheel_exports_encodes_and_decodes_with_its_command_line(installed_wheel, tmp_path, spoken_wav):
     export = (
-        "import torch; from jepa_tokenizer.config import load_model_config; from jepa_tokenizer.export import export_codec;"
+        "import torch; from jepa_tokenizer.models.config import load_model_config; from jepa_tokenizer.pretrained.export import export_codec;"
         "torch.manual_seed(0); export_codec(load_model_config('jepa_tiny.yaml')['codec'].eval(), 'model', 'jepa_tiny.yaml')"
     )
     out = run_outside(installed_wheel, tmp_path, "-c", export)
     assert out.returncode == 0, out.stderr[-3000:]
     script = run_outside(installed_wheel, tmp_path, str(installed_wheel / "bin" / "jepa-tokenizer"), "--help")
     assert script.returncode == 0 and "encode" in script.stdout, script.stderr[-3000:]
-    cli = ["-m", "jepa_tokenizer.cli"]
+    cli = ["-m", "jepa_tokenizer.apps.cli"]
     steps = [("encode", str(spoken_wav), "speech.jtok"), ("decode", "speech.jtok", "speech.wav")]
     for command, source, target in steps:
         out = run_outside(installed_wheel, tmp_path, *cli, command, "--model", "model", source, target)

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torchaudio
 
-from jepa_tokenizer.audio import load_audio, save_audio, speak
-from jepa_tokenizer.evaluation import Utterance, evaluate_system, load_manifest
-from jepa_tokenizer.metrics import (
+from jepa_tokenizer.data.audio import load_audio, save_audio, speak
+from jepa_tokenizer.evaluation.evaluate import Utterance, evaluate_system, load_manifest
+from jepa_tokenizer.evaluation.metrics import (
     PocketSphinxASR,
     resynthesis_wer,
     word_error_rate,

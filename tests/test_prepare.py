@@ -322,8 +322,8 @@ def test_ogg_opus_speech_is_collected_measured_and_loaded(tmp_path):
     """Speech re-encoded to Ogg Opus (as ../shared/mini_librispeech and many
     corpora ship): collected in the LibriSpeech layout and in any tree, its
     duration measured, and decoded by the package's audio loader."""
-    from jepa_tokenizer.audio import load_audio
-    from jepa_tokenizer.embedded_corpus import corpus_path
+    from jepa_tokenizer.data.audio import load_audio
+    from jepa_tokenizer.data.embedded_corpus import corpus_path
 
     source = sorted((corpus_path() / "test").rglob("*.flac"))[0]
     speech, rate = soundfile.read(str(source), dtype="float32")
@@ -368,7 +368,7 @@ def test_mini_librispeech_in_ogg_opus():
 
 
 def test_libritts_layout_with_wav_and_ogg_opus(tmp_path):
-    from jepa_tokenizer.training import load_recipe
+    from jepa_tokenizer.training.experiment import load_recipe
 
     libritts = load_recipe("libritts_prepare")
     chapter = tmp_path / "LibriTTS" / "train-clean-100" / "103" / "1241"

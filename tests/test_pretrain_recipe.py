@@ -23,7 +23,7 @@ def recipe():
 def short_run(recipe, tmp_path_factory):
     """Four steps; the EMA updates the recipe makes are recorded, with the
     target as it was before the first one."""
-    from jepa_tokenizer.jepa import EMAUpdater
+    from jepa_tokenizer.training.jepa import EMAUpdater
 
     out = tmp_path_factory.mktemp("pretrain")
     updates = []

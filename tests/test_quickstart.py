@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 import soundfile
 
-from jepa_tokenizer.quickstart import main as quickstart
-from jepa_tokenizer.training import TrainingClock, recipe_argv, stop_if_out_of_time
+from jepa_tokenizer.apps.quickstart import main as quickstart
+from jepa_tokenizer.training.experiment import TrainingClock, recipe_argv, stop_if_out_of_time
 
 from conftest import HPARAMS, SHARED_SPEECH, embedded_recipe_args, load_recipe, wer_file_summary
 
@@ -167,7 +167,7 @@ def test_out_of_time_ends_fit_after_the_current_step():
 
 
 def test_quickstart_shares_its_budget_between_the_stages(tmp_path):
-    from jepa_tokenizer.quickstart import Quickstart
+    from jepa_tokenizer.apps.quickstart import Quickstart
 
     config = {"output_folder": str(tmp_path), "data_folder": str(tmp_path), "minutes": 20.0,
               "pretrain_share": 0.2, "codec_share": 0.3, "control_share": 0.3, "asr_jepa_share": 0.05,
@@ -188,7 +188,7 @@ def test_recipe_argv_writes_yaml_values_and_run_options():
 
 
 def test_unknown_asr_is_a_clear_error(tmp_path):
-    from jepa_tokenizer.quickstart import Quickstart
+    from jepa_tokenizer.apps.quickstart import Quickstart
 
     config = {"output_folder": str(tmp_path), "data_folder": str(tmp_path), "asr": "whisperx",
               "whisper_source": "x", "device": "cpu"}

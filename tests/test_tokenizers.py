@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from jepa_tokenizer.tokenizers import TOKENIZERS, build_tokenizer
+from jepa_tokenizer.pretrained.tokenizers import TOKENIZERS, build_tokenizer
 
 from conftest import fake_hub_snapshot
 

@@ -6,12 +6,12 @@ import pytest
 import torch
 from speechbrain.dataio.batch import PaddedBatch
 
-from jepa_tokenizer.embedded_corpus import corpus_path
-from jepa_tokenizer.synthesis import TextToSpeech, export_tts
-from jepa_tokenizer.text import TextUnits
-from jepa_tokenizer.tokenizers import JEPADASBTokenizer
-from jepa_tokenizer.tts import TokenTTS, sample_digits, tts_loss
-from jepa_tokenizer.audio import load_audio
+from jepa_tokenizer.data.embedded_corpus import corpus_path
+from jepa_tokenizer.pretrained.synthesis import TextToSpeech, export_tts
+from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.pretrained.tokenizers import JEPADASBTokenizer
+from jepa_tokenizer.models.tts import TokenTTS, sample_digits, tts_loss
+from jepa_tokenizer.data.audio import load_audio
 
 SPEAKERS = ("9009", "9010")  # two training voices of the embedded corpus
 ARCH = {"d_model": 64, "nhead": 2, "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ffn": 128,
@@ -153,7 +153,7 @@ def test_synthesizer_refuses_bad_input(tts, tmp_path):
 
 
 def test_command_line_synthesize(tts, tmp_path):
-    from jepa_tokenizer.cli import main
+    from jepa_tokenizer.apps.cli import main
 
     folder = tts.hparams.folder
     texts = tmp_path / "texts.txt"

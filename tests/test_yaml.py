@@ -3,7 +3,7 @@
 import pytest
 
 from jepa_tokenizer import JEPACodec
-from jepa_tokenizer.config import PACKAGE_CONFIGS
+from jepa_tokenizer.models.config import PACKAGE_CONFIGS
 
 from conftest import load_config
 

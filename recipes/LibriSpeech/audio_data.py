@@ -17,7 +17,7 @@ import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.dataio.sampler import DynamicBatchSampler
 
-from jepa_tokenizer.audio import load_audio
+from jepa_tokenizer.data.audio import load_audio
 from librispeech_prepare import prepare_librispeech, prepare_unlabelled
 
 __all__ = [

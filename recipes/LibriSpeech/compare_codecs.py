@@ -25,11 +25,11 @@ from typing import Dict, List, Optional
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from jepa_tokenizer.config import resolve_config_path
-from jepa_tokenizer.evaluation import evaluate_system, load_manifest
-from jepa_tokenizer.metrics import make_asr
-from jepa_tokenizer.train_log import parse_train_log
-from jepa_tokenizer.training import load_recipe, parse_arguments, recipe_argv
+from jepa_tokenizer.models.config import resolve_config_path
+from jepa_tokenizer.evaluation.evaluate import evaluate_system, load_manifest
+from jepa_tokenizer.evaluation.metrics import make_asr
+from jepa_tokenizer.training.train_log import parse_train_log
+from jepa_tokenizer.training.experiment import load_recipe, parse_arguments, recipe_argv
 
 __all__ = ["compare", "markdown_table", "main"]
 

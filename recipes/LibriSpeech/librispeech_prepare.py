@@ -36,7 +36,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Un
 
 import soundfile
 
-from jepa_tokenizer.audio import AUDIO_EXTENSIONS
+from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
 
 __all__ = [
     "prepare_librispeech",

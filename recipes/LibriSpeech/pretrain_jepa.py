@@ -28,8 +28,8 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.training import start_experiment, stop_if_out_of_time, unwrap
-from jepa_tokenizer.validation import relative_to_absolute
+from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
+from jepa_tokenizer.nn.validation import relative_to_absolute
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import (  # noqa: E402

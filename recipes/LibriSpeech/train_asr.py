@@ -4,7 +4,7 @@
 1. The LibriSpeech manifests are prepared (``librispeech_prepare.py``).
 2. Tokens (or, with ``--features latents``, our encoder's continuous
    latents) are extracted once with the frozen tokenizer chosen in the YAML
-   and stored per utterance (``jepa_tokenizer.extraction``): resumable, split
+   and stored per utterance (``jepa_tokenizer.data.extraction``): resumable, split
    across DDP ranks.
 3. An ASR trains on them: per-frame embeddings of the K tokens, a learned
    temporal upsampling (at 2.5 frames/s CTC needs more frames than the
@@ -32,9 +32,9 @@ import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.extraction import extract_on_all_ranks, load_features
-from jepa_tokenizer.text import TextUnits
-from jepa_tokenizer.training import TimeBudgetBrain, start_experiment
+from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
+from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import merge_manifests  # noqa: E402

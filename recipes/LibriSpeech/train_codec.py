@@ -6,10 +6,10 @@ The generator (encoder, frozen or fine-tuned, then FSQ and the decoder) and
 SpeechBrain's multi-period + multi-scale discriminator have one optimizer
 each; the discriminator and the adversarial terms start after
 ``discriminator_start_step`` optimizer steps. Validation reports
-reconstruction metrics (``jepa_tokenizer.metrics``) and saves a few example
+reconstruction metrics (``jepa_tokenizer.evaluation.metrics``) and saves a few example
 wavs each epoch. At the end the codec is exported as a self-contained
 pretrained-model folder (``export_folder``) that
-``jepa_tokenizer.inference.JEPATokenizer.from_hparams`` loads.
+``jepa_tokenizer.pretrained.inference.JEPATokenizer.from_hparams`` loads.
 
 Run (see hparams/train_codec.yaml for more)::
 
@@ -29,11 +29,11 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.audio import save_audio
-from jepa_tokenizer.export import export_codec
-from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
-from jepa_tokenizer.training import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
-from jepa_tokenizer.validation import relative_to_absolute, steps_mask
+from jepa_tokenizer.data.audio import save_audio
+from jepa_tokenizer.pretrained.export import export_codec
+from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics
+from jepa_tokenizer.training.experiment import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
+from jepa_tokenizer.nn.validation import relative_to_absolute, steps_mask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import (  # noqa: E402

@@ -57,7 +57,7 @@ def prepare_libritts(
 
     Example
     -------
-    >>> from jepa_tokenizer.embedded_corpus import corpus_path
+    >>> from jepa_tokenizer.data.embedded_corpus import corpus_path
     >>> import tempfile, csv
     >>> paths = prepare_libritts(corpus_path(), tempfile.mkdtemp(), ["test"])
     >>> rows = list(csv.DictReader(open(paths["test"])))

@@ -3,9 +3,9 @@
 
 1. Manifests (``libritts_prepare.py``: LibriTTS, or a LibriSpeech-layout
    corpus such as the embedded one).
-2. Tokens extracted once with the frozen codec (``jepa_tokenizer.extraction``,
+2. Tokens extracted once with the frozen codec (``jepa_tokenizer.data.extraction``,
    the code of the ASR recipe): resumable, split across DDP ranks.
-3. ``jepa_tokenizer.tts.TokenTTS`` trains with teacher forcing: each frame's
+3. ``jepa_tokenizer.models.tts.TokenTTS`` trains with teacher forcing: each frame's
    FSQ digits and an end-of-speech decision, from text units (characters or
    SentencePiece units trained here) and a speaker table.
 4. The best checkpoint (validation loss) is tested, exported as a
@@ -37,10 +37,10 @@ import torch
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.extraction import extract_on_all_ranks, load_features
-from jepa_tokenizer.text import TextUnits
-from jepa_tokenizer.training import TimeBudgetBrain, start_experiment, unwrap
-from jepa_tokenizer.tts import tts_loss
+from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
+from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment, unwrap
+from jepa_tokenizer.models.tts import tts_loss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LibriSpeech"))
@@ -173,7 +173,7 @@ def dataio_prepare(hparams, manifests: Dict[str, str], speakers: List[str]) -> D
 # ------------------------------------------------------- export and report
 def export(hparams, model, speakers: List[str]) -> Path:
     """Writes the ``TextToSpeech`` folder of the loaded (best) model."""
-    from jepa_tokenizer.synthesis import SAMPLING_KEYS, export_tts
+    from jepa_tokenizer.pretrained.synthesis import SAMPLING_KEYS, export_tts
 
     return export_tts(
         unwrap(model), hparams["model_folder"], hparams["model_arguments"],
@@ -206,10 +206,10 @@ def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str,
                        token_stats: Optional[Dict[str, float]] = None) -> Dict[str, Dict[str, float]]:
     """Synthesizes the test sentences and judges them, the original
     recordings and their codec resynthesis with one ASR; writes the report."""
-    from jepa_tokenizer.evaluation import Utterance, evaluate_system, load_manifest, write_utterance_table
-    from jepa_tokenizer.metrics import make_asr
-    from jepa_tokenizer.plots import plot_spectrograms
-    from jepa_tokenizer.synthesis import TextToSpeech
+    from jepa_tokenizer.evaluation.evaluate import Utterance, evaluate_system, load_manifest, write_utterance_table
+    from jepa_tokenizer.evaluation.metrics import make_asr
+    from jepa_tokenizer.evaluation.plots import plot_spectrograms
+    from jepa_tokenizer.pretrained.synthesis import TextToSpeech
 
     tts = TextToSpeech.from_folder(hparams["model_folder"], device)
     rate, tok = tts.sample_rate, tts.tokenizer
@@ -300,7 +300,7 @@ def main(argv: Optional[List[str]] = None) -> TTSBrain:
     run_on_main(export, args=[hparams, brain.modules.model, speakers])
     if if_main_process():
         results_file = Path(hparams["report_folder"]) / "results.json"
-        from jepa_tokenizer.synthesis import SAMPLING_KEYS
+        from jepa_tokenizer.pretrained.synthesis import SAMPLING_KEYS
 
         # the tested (best) checkpoint and every setting of the evaluation
         setting = {key: hparams[key] for key in (*SAMPLING_KEYS, "eval_asr", "eval_seed", "eval_max_utterances")}

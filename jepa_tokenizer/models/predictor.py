@@ -9,8 +9,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from jepa_tokenizer.conformer import ConformerStack
-from jepa_tokenizer.validation import steps_mask
+from jepa_tokenizer.nn.conformer import ConformerStack
+from jepa_tokenizer.nn.validation import steps_mask
 
 __all__ = ["JEPAPredictor"]
 

@@ -3,7 +3,7 @@
 The folder holds ``hyperparams.yaml`` (the whole architecture, flattened:
 no ``!include`` and nothing from the training run) and ``codec.ckpt`` (the
 weights, a plain state dict, loaded with ``weights_only=True``). It loads
-with ``jepa_tokenizer.inference.JEPATokenizer.from_hparams(source=folder)``.
+with ``jepa_tokenizer.pretrained.inference.JEPATokenizer.from_hparams(source=folder)``.
 
 Authors
  * jepa-tokenizer team 2026
@@ -17,7 +17,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import nn
 
-from jepa_tokenizer.config import PACKAGE_CONFIGS, load_model_config, resolve_config_path
+from jepa_tokenizer.models.config import PACKAGE_CONFIGS, load_model_config, resolve_config_path
 
 __all__ = ["flat_model_yaml", "export_codec", "WEIGHTS_FILE", "HPARAMS_FILE"]
 
@@ -76,7 +76,7 @@ def flat_model_yaml(
     values = _find_values(load_model_config(path, overrides), keys)
     if values is None:
         raise ValueError(f"{path} does not define the hyperparameters of {reference.name}")
-    out = [f"# Exported from {path.name} by jepa_tokenizer.export: self-contained."]
+    out = [f"# Exported from {path.name} by jepa_tokenizer.pretrained.export: self-contained."]
     for line in lines:
         match = _TOP_LEVEL.match(line)
         if match and match.group(1) in keys:

@@ -10,7 +10,7 @@
     jepa-tokenizer synthesize --model TTS_DIR --text "HELLO" --output out.wav
     jepa-tokenizer synthesize --model TTS_DIR --texts lines.txt --output OUT_DIR
 
-Token files end in ``.jtok`` (see ``jepa_tokenizer.token_file``). Decoding
+Token files end in ``.jtok`` (see ``jepa_tokenizer.data.token_file``). Decoding
 without ``--model`` uses the model folder recorded in the token file.
 
 Authors
@@ -27,7 +27,7 @@ from typing import Iterable, List, Optional, Tuple
 import torch
 from tqdm import tqdm
 
-from jepa_tokenizer.audio import AUDIO_EXTENSIONS
+from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
 
 __all__ = ["main", "TOKEN_SUFFIX"]
 
@@ -35,7 +35,7 @@ TOKEN_SUFFIX = ".jtok"
 
 
 def _load(model: str, device: str):
-    from jepa_tokenizer.inference import JEPATokenizer
+    from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
     if not (Path(model) / "hyperparams.yaml").is_file():
         raise SystemExit(f"error: {model} is not a model folder (no hyperparams.yaml)")
@@ -87,7 +87,7 @@ def cmd_encode(args) -> None:
 
 
 def cmd_decode(args) -> None:
-    from jepa_tokenizer.token_file import load_tokens
+    from jepa_tokenizer.data.token_file import load_tokens
 
     pairs = _pairs(Path(args.input), Path(args.output), (TOKEN_SUFFIX,), ".wav")
     model = args.model or load_tokens(pairs[0][0]).header.get("model_source")
@@ -98,7 +98,7 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
-    from jepa_tokenizer.token_file import load_tokens
+    from jepa_tokenizer.data.token_file import load_tokens
 
     loaded = load_tokens(args.input)
     header = dict(loaded.header)
@@ -117,8 +117,8 @@ def cmd_eval(args) -> None:
 
 
 def cmd_synthesize(args) -> None:
-    from jepa_tokenizer.audio import save_audio
-    from jepa_tokenizer.synthesis import TextToSpeech
+    from jepa_tokenizer.data.audio import save_audio
+    from jepa_tokenizer.pretrained.synthesis import TextToSpeech
 
     if (args.text is None) == (args.texts is None):
         raise SystemExit("error: synthesize takes --text or --texts, not both")
@@ -139,8 +139,8 @@ def cmd_synthesize(args) -> None:
 
 
 def _eval_manifest(tokenizer, args) -> None:
-    from jepa_tokenizer.evaluation import evaluate_system, load_manifest, tokenizer_system
-    from jepa_tokenizer.metrics import make_asr
+    from jepa_tokenizer.evaluation.evaluate import evaluate_system, load_manifest, tokenizer_system
+    from jepa_tokenizer.evaluation.metrics import make_asr
 
     utterances = load_manifest(args.manifest, tokenizer.sample_rate, args.max_utterances)
     asr = make_asr(args.asr, whisper_source=args.whisper_source, device=args.device)
@@ -155,8 +155,8 @@ def _eval_manifest(tokenizer, args) -> None:
 
 
 def _eval_audio(tokenizer, args) -> None:
-    from jepa_tokenizer.audio import load_audio
-    from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics
+    from jepa_tokenizer.data.audio import load_audio
+    from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics
 
     files = [src for src, _ in _pairs(Path(args.audio), Path("."), AUDIO_EXTENSIONS, ".wav")]
     rows, agree, total = [], 0, 0

@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m jepa_tokenizer.summary jepa_24k.yaml jepa_16k.yaml jepa_tiny.yaml
+    python -m jepa_tokenizer.apps.summary jepa_24k.yaml jepa_16k.yaml jepa_tiny.yaml
 
 Authors
  * jepa-tokenizer team 2026
@@ -14,7 +14,7 @@ from typing import Dict, List
 
 from torch import nn
 
-from jepa_tokenizer.config import load_model_config
+from jepa_tokenizer.models.config import load_model_config
 
 __all__ = ["count_parameters", "describe_config", "summary_table"]
 

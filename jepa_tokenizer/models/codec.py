@@ -11,11 +11,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from jepa_tokenizer.decoder import HiFiGANDecoder
-from jepa_tokenizer.encoder import JEPAEncoder
-from jepa_tokenizer.fsq import FSQ
-from jepa_tokenizer.packing import MixedRadixPacker
-from jepa_tokenizer.validation import check_relative_lengths, relative_to_absolute
+from jepa_tokenizer.models.decoder import HiFiGANDecoder
+from jepa_tokenizer.models.encoder import JEPAEncoder
+from jepa_tokenizer.quantization.fsq import FSQ
+from jepa_tokenizer.quantization.packing import MixedRadixPacker
+from jepa_tokenizer.nn.validation import check_relative_lengths, relative_to_absolute
 
 __all__ = ["CodecOutput", "JEPACodec"]
 

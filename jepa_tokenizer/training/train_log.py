@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m jepa_tokenizer.train_log results/a/train_log.txt results/b/train_log.txt \
+    python -m jepa_tokenizer.training.train_log results/a/train_log.txt results/b/train_log.txt \
         --labels DAAM "no DAAM" --key "valid loss" --output curves.png
 
 Authors

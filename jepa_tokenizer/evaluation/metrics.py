@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import torch
 import torchaudio
 
-from jepa_tokenizer.losses import MultiResolutionSTFTLoss
+from jepa_tokenizer.training.losses import MultiResolutionSTFTLoss
 
 __all__ = [
     "mel_distance",

@@ -19,10 +19,10 @@ time budget.
 
 Usage (from the repository root)::
 
-    python -m jepa_tokenizer.quickstart
-    python -m jepa_tokenizer.quickstart --minutes 5 --output results/qs5 --device cpu
-    python -m jepa_tokenizer.quickstart --eval-manifest ../shared/realspeech/manifest.csv
-    python -m jepa_tokenizer.quickstart --config hparams/quickstart_librispeech.yaml \\
+    python -m jepa_tokenizer.apps.quickstart
+    python -m jepa_tokenizer.apps.quickstart --minutes 5 --output results/qs5 --device cpu
+    python -m jepa_tokenizer.apps.quickstart --eval-manifest ../shared/realspeech/manifest.csv
+    python -m jepa_tokenizer.apps.quickstart --config hparams/quickstart_librispeech.yaml \\
         --data_folder /data/LibriSpeech --device cuda:0
 
 Any other ``--key value`` overrides a key of the quickstart YAML.
@@ -46,14 +46,14 @@ from typing import Dict, List, Optional
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from jepa_tokenizer.config import resolve_config_path
-from jepa_tokenizer.evaluation import (
+from jepa_tokenizer.models.config import resolve_config_path
+from jepa_tokenizer.evaluation.evaluate import (
     evaluate_system,
     load_manifest,
     tokenizer_system,
     write_utterance_table,
 )
-from jepa_tokenizer.training import RECIPES, load_recipe, recipe_argv
+from jepa_tokenizer.training.experiment import RECIPES, load_recipe, recipe_argv
 
 __all__ = ["Quickstart", "main"]
 
@@ -100,7 +100,7 @@ class Quickstart:
         self.state = json.loads(self.state_file.read_text()) if self.state_file.is_file() else {}
         self.started = time.monotonic()
         if config["data_folder"] is None:
-            from jepa_tokenizer.embedded_corpus import corpus_path
+            from jepa_tokenizer.data.embedded_corpus import corpus_path
 
             config["data_folder"] = str(corpus_path())
 
@@ -196,7 +196,7 @@ class Quickstart:
         return merged
 
     def _asr(self, corpus_vocabulary: bool):
-        from jepa_tokenizer.metrics import make_asr
+        from jepa_tokenizer.evaluation.metrics import make_asr
 
         texts = None
         if corpus_vocabulary and self.config["asr"] == "pocketsphinx":
@@ -210,7 +210,7 @@ class Quickstart:
 
     def evaluate(self) -> Dict[str, dict]:
         """Evaluates the original audio, the codec and the control on each set."""
-        from jepa_tokenizer.inference import JEPATokenizer
+        from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
         systems = {
             "jepa": JEPATokenizer.from_hparams(
@@ -254,7 +254,7 @@ class Quickstart:
     def _pictures(self, folder, utterances, rows, jepa, rate) -> None:
         """Spectrograms of the first utterances (from the evaluation's outputs)
         and the DAAM gates of the Stage-1 encoder on the first one."""
-        from jepa_tokenizer.plots import plot_daam_gates, plot_spectrograms
+        from jepa_tokenizer.evaluation.plots import plot_daam_gates, plot_spectrograms
 
         count = min(self.config["num_spectrograms"], len(utterances))
         grid = [[rows[system]["outputs"][i] for system in ("original", "jepa", "control")] for i in range(count)]
@@ -269,7 +269,7 @@ class Quickstart:
     # ---------------------------------------------------------------- report
     def plot_curves(self) -> List[Path]:
         """Training curves of the three stages."""
-        from jepa_tokenizer.train_log import plot_curves
+        from jepa_tokenizer.training.train_log import plot_curves
 
         pictures = []
         pretrain = self.state["pretrain"]["train_log"]
@@ -286,7 +286,7 @@ class Quickstart:
     @functools.cached_property
     def codec(self):
         """The exported codec (for its rates and vocabulary), loaded once."""
-        from jepa_tokenizer.inference import JEPATokenizer
+        from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
         folder = str(self.output / "model")
         return JEPATokenizer.from_hparams(source=folder, savedir=folder).codec
@@ -435,7 +435,7 @@ def main(argv: Optional[List[str]] = None) -> Path:
         raise SystemExit(f"error: {err}") from err
     with open(config_path, encoding="utf-8") as stream:
         config = load_hyperpyyaml(stream, overrides)
-    command = " ".join(["python -m jepa_tokenizer.quickstart", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python -m jepa_tokenizer.apps.quickstart", *(argv if argv is not None else sys.argv[1:])])
     return Quickstart(config, args.eval_manifest, command).run()
 
 

@@ -19,15 +19,15 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from speechbrain.inference.interfaces import Pretrained
 
-from jepa_tokenizer.audio import save_audio
-from jepa_tokenizer.text import TextUnits
+from jepa_tokenizer.data.audio import save_audio
+from jepa_tokenizer.data.text import TextUnits
 
 __all__ = ["TextToSpeech", "export_tts", "TTS_WEIGHTS_FILE", "SAMPLING_KEYS"]
 
 TTS_WEIGHTS_FILE = "model.ckpt"
 
-_TEMPLATE = """# Exported by jepa_tokenizer.synthesis.export_tts: self-contained.
-# Load with jepa_tokenizer.synthesis.TextToSpeech.from_folder(<this folder>).
+_TEMPLATE = """# Exported by jepa_tokenizer.pretrained.synthesis.export_tts: self-contained.
+# Load with jepa_tokenizer.pretrained.synthesis.TextToSpeech.from_folder(<this folder>).
 folder: !PLACEHOLDER            # set to this folder when loading
 text_units: {text_units}
 sentencepiece_vocab_size: {sentencepiece_vocab_size}
@@ -40,7 +40,7 @@ stop_threshold: {stop_threshold}
 min_frames: {min_frames}
 max_frames_per_unit: {max_frames_per_unit}   # generation cap in proportion to the text
 
-model: !new:jepa_tokenizer.tts.TokenTTS
+model: !new:jepa_tokenizer.models.tts.TokenTTS
 {model_arguments}
 modules:
     model: !ref <model>
@@ -138,7 +138,7 @@ class TextToSpeech(Pretrained):
     def tokenizer(self):
         """The frozen codec (``JEPADASBTokenizer``) that turns tokens into audio."""
         if getattr(self, "_tokenizer", None) is None:
-            from jepa_tokenizer.tokenizers import JEPADASBTokenizer
+            from jepa_tokenizer.pretrained.tokenizers import JEPADASBTokenizer
 
             self._tokenizer = JEPADASBTokenizer(source=str(Path(self.hparams.folder) / "codec"),
                                                 device=str(self.device))

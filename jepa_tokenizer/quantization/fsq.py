@@ -9,7 +9,7 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 from torch import nn
 
-from jepa_tokenizer.validation import check_integer_codes
+from jepa_tokenizer.nn.validation import check_integer_codes
 
 __all__ = ["FSQ", "FSQOutput"]
 

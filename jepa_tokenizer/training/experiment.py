@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # recipes/ of a source checkout (one folder per dataset)
-RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 def load_recipe(name: str):

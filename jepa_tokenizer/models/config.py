@@ -6,7 +6,7 @@ The model configurations (``jepa_24k.yaml``, the paper's reference;
 name. Recipes pick their model with ``--model_config jepa_tiny.yaml`` (a
 packaged name) or a path to a file of their own, and forward a few knobs
 (``use_daam``) into it: hyperpyyaml's ``!include`` takes no variable path, so
-recipes call ``!apply:jepa_tokenizer.config.load_model_config`` instead.
+recipes call ``!apply:jepa_tokenizer.models.config.load_model_config`` instead.
 
 Authors
  * jepa-tokenizer team 2026
@@ -27,9 +27,9 @@ __all__ = [
 
 # the model configurations installed with the package (a folder on disk:
 # hyperpyyaml's ``!include`` resolves next to the including file)
-PACKAGE_CONFIGS = Path(__file__).resolve().parent / "configs"
+PACKAGE_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 # hparams/ of a source checkout: the recipes' YAML files (recipes need a clone)
-REPO_HPARAMS = Path(__file__).resolve().parents[1] / "hparams"
+REPO_HPARAMS = Path(__file__).resolve().parents[2] / "hparams"
 
 
 def model_config_names() -> List[str]:

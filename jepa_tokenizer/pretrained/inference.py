@@ -10,8 +10,8 @@ from typing import NamedTuple, Optional, Union
 import torch
 from speechbrain.inference.interfaces import Pretrained
 
-from jepa_tokenizer.audio import load_audio, save_audio
-from jepa_tokenizer.token_file import codec_header, load_tokens, model_fingerprint, save_tokens
+from jepa_tokenizer.data.audio import load_audio, save_audio
+from jepa_tokenizer.data.token_file import codec_header, load_tokens, model_fingerprint, save_tokens
 
 __all__ = ["EncodedAudio", "JEPATokenizer"]
 
@@ -28,13 +28,13 @@ class JEPATokenizer(Pretrained):
     """Audio to tokens and back with an exported codec folder.
 
     ``JEPATokenizer.from_hparams(source=<folder>)`` loads the folder written by
-    ``jepa_tokenizer.export.export_codec`` (or by the codec recipe).
+    ``jepa_tokenizer.pretrained.export.export_codec`` (or by the codec recipe).
 
     Example
     -------
     >>> import tempfile
-    >>> from jepa_tokenizer.config import load_model_config
-    >>> from jepa_tokenizer.export import export_codec
+    >>> from jepa_tokenizer.models.config import load_model_config
+    >>> from jepa_tokenizer.pretrained.export import export_codec
     >>> folder = export_codec(load_model_config("jepa_tiny.yaml")["codec"],
     ...                       tempfile.mkdtemp(), "jepa_tiny.yaml")
     >>> tok = JEPATokenizer.from_hparams(source=str(folder), savedir=tempfile.mkdtemp())

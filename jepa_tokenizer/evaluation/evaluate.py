@@ -1,7 +1,7 @@
 """Evaluating a tokenizer on transcribed speech: reconstruction metrics and
 resynthesis word error rate, utterance by utterance.
 
-Used by the quickstart; the numbers come from ``jepa_tokenizer.metrics``.
+Used by the quickstart; the numbers come from ``jepa_tokenizer.evaluation.metrics``.
 A *system* is anything that maps a ``[T]`` waveform to its reconstruction
 (``None`` for the original audio, the reference row).
 
@@ -16,8 +16,8 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 import torch
 from tqdm import tqdm
 
-from jepa_tokenizer.audio import load_audio, save_audio
-from jepa_tokenizer.metrics import average_metrics, reconstruction_metrics, resynthesis_wer
+from jepa_tokenizer.data.audio import load_audio, save_audio
+from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics, resynthesis_wer
 
 __all__ = ["Utterance", "load_manifest", "tokenizer_system", "evaluate_system", "write_utterance_table"]
 
@@ -97,7 +97,7 @@ def evaluate_system(
     reconstruct : callable, optional
         ``[T] -> [T]`` waveform; None evaluates the original audio (WER only).
     asr : object, optional
-        Recognizer for the resynthesis WER (``jepa_tokenizer.metrics``); None: no WER.
+        Recognizer for the resynthesis WER (``jepa_tokenizer.evaluation.metrics``); None: no WER.
     wav_folder : path, optional
         Where to write ``<id>_<name>.wav``.
 

@@ -7,7 +7,7 @@ a wrong digit costs one dimension instead of a whole 7-digit token. The
 digits of a frame are predicted independently given the decoder state (the
 frame is one step); the previous frame enters the decoder as its digit
 values scaled to ``(-1, 1)``. A stop logit per frame is the end-of-speech
-decision. Text is characters or SentencePiece units (``jepa_tokenizer.text``)
+decision. Text is characters or SentencePiece units (``jepa_tokenizer.data.text``)
 with index 0 as padding; an optional speaker table conditions the voice.
 
 Authors

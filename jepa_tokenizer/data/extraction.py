@@ -21,7 +21,7 @@ from typing import Dict, Iterable, Optional, Union
 import torch
 from tqdm import tqdm
 
-from jepa_tokenizer.audio import load_audio
+from jepa_tokenizer.data.audio import load_audio
 
 __all__ = ["tokenizer_info", "extract_features", "extract_on_all_ranks", "load_features"]
 
@@ -53,9 +53,9 @@ def extract_features(
     Example
     -------
     >>> import tempfile, os
-    >>> from jepa_tokenizer.audio import save_audio
-    >>> from jepa_tokenizer.config import load_model_config
-    >>> from jepa_tokenizer.tokenizers import JEPADASBTokenizer
+    >>> from jepa_tokenizer.data.audio import save_audio
+    >>> from jepa_tokenizer.models.config import load_model_config
+    >>> from jepa_tokenizer.pretrained.tokenizers import JEPADASBTokenizer
     >>> tok = JEPADASBTokenizer(codec=load_model_config("jepa_tiny.yaml")["codec"])
     >>> d = tempfile.mkdtemp()
     >>> save_audio(os.path.join(d, "a.wav"), torch.randn(16000) * 0.1, 16000)

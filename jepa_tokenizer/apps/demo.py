@@ -6,8 +6,8 @@ exact length bookkeeping and the speed of the real architecture.
 
 Usage (from the repository root)::
 
-    python -m jepa_tokenizer.demo                       # reference 24 kHz model
-    python -m jepa_tokenizer.demo --config jepa_tiny.yaml --wav my.flac
+    python -m jepa_tokenizer.apps.demo                       # reference 24 kHz model
+    python -m jepa_tokenizer.apps.demo --config jepa_tiny.yaml --wav my.flac
 
 Authors
  * jepa-tokenizer team 2026
@@ -21,9 +21,9 @@ from typing import Dict, List, Optional
 
 import torch
 
-from jepa_tokenizer.audio import load_audio, save_audio, speak
-from jepa_tokenizer.config import load_model_config
-from jepa_tokenizer.summary import count_parameters
+from jepa_tokenizer.data.audio import load_audio, save_audio, speak
+from jepa_tokenizer.models.config import load_model_config
+from jepa_tokenizer.apps.summary import count_parameters
 
 __all__ = ["run_demo"]
 

@@ -11,10 +11,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from jepa_tokenizer.activations import SnakeBeta
-from jepa_tokenizer.conformer import ConformerStack
-from jepa_tokenizer.daam import DAAMGate
-from jepa_tokenizer.validation import (
+from jepa_tokenizer.nn.activations import SnakeBeta
+from jepa_tokenizer.nn.conformer import ConformerStack
+from jepa_tokenizer.nn.daam import DAAMGate
+from jepa_tokenizer.nn.validation import (
     check_relative_lengths,
     check_waveform,
     steps_mask,

@@ -15,9 +15,9 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
-from jepa_tokenizer.activations import SnakeBeta
-from jepa_tokenizer.encoder import same_padding
-from jepa_tokenizer.validation import steps_mask
+from jepa_tokenizer.nn.activations import SnakeBeta
+from jepa_tokenizer.models.encoder import same_padding
+from jepa_tokenizer.nn.validation import steps_mask
 
 __all__ = ["MRFBlock", "HiFiGANDecoder"]
 

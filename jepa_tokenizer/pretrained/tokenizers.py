@@ -5,7 +5,7 @@ The interface is that of SpeechBrain's discrete audio benchmark (DASB):
 ``tokens_to_sig(tokens [B, N, K]) -> signal [B, T]`` and
 ``get_pretrained_embeddings(vocab_size, num_codebooks) -> [K * C, H]``, plus
 ``sample_rate``, ``frame_rate``, ``num_codebooks`` and ``vocab_size``, so a
-recipe picks its tokenizer in YAML (``!new:jepa_tokenizer.tokenizers...``)
+recipe picks its tokenizer in YAML (``!new:jepa_tokenizer.pretrained.tokenizers...``)
 and never branches on it:
 
 - ``JEPADASBTokenizer``: ours, from an exported model folder (or a codec);
@@ -113,7 +113,7 @@ class JEPADASBTokenizer(DASBTokenizer):
 
     Example
     -------
-    >>> from jepa_tokenizer.config import load_model_config
+    >>> from jepa_tokenizer.models.config import load_model_config
     >>> tok = JEPADASBTokenizer(codec=load_model_config("jepa_tiny.yaml")["codec"])
     >>> tokens = tok.sig_to_tokens(torch.randn(2, 16000) * 0.1, torch.tensor([1.0, 0.5]))
     >>> tokens.shape, tok.tokens_to_sig(tokens).shape
@@ -139,7 +139,7 @@ class JEPADASBTokenizer(DASBTokenizer):
             with open(f"{source}/hyperparams.yaml", encoding="utf-8") as stream:
                 codec = load_hyperpyyaml(stream)["codec"]  # the architecture; weights not loaded
         elif codec is None:
-            from jepa_tokenizer.inference import JEPATokenizer
+            from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
             codec = JEPATokenizer.from_hparams(
                 source=str(source), savedir=tempfile.mkdtemp(prefix="jepa-tokenizer-"),

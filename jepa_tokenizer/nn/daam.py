@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from jepa_tokenizer.validation import steps_mask
+from jepa_tokenizer.nn.validation import steps_mask
 
 __all__ = ["DAAMGate"]
 

@@ -1,0 +1,3 @@
+"""Layer 3, data: audio I/O, text units, token files, token extraction and the embedded corpus.
+Imports the layers below it.
+"""

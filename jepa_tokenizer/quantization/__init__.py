@@ -1,0 +1,2 @@
+"""Layer 2, quantization: Finite Scalar Quantization and mixed-radix token packing. Imports only ``nn``.
+"""
