@@ -24,8 +24,10 @@ setup(
     packages=find_packages(include=["jepa_tokenizer", "jepa_tokenizer.*"]),
     # the model configurations and the embedded corpus (16 kHz FLAC, LibriSpeech
     # layout) ship with the package; the recipes and their hparams/ need a clone
-    package_data={"jepa_tokenizer": ["configs/*.yaml"],
-                  "jepa_tokenizer.data": ["embedded_corpus/*.md", "embedded_corpus/*/*/*/*"]},
+    package_data={
+        "jepa_tokenizer": ["configs/*.yaml"],
+        "jepa_tokenizer.data": ["embedded_corpus/*.md", "embedded_corpus/*/*/*/*"],
+    },
     python_requires=">=3.10",
     install_requires=[
         "torch==2.11.0",
@@ -41,8 +43,16 @@ setup(
     extras_require={
         # random-weight peers in the tests: EnCodec, Mimi, HuBERT (transformers), SpeechTokenizer
         # (its package imports its trainer: beartype, tensorboard), discrete SSL k-means (scikit-learn)
-        "test": ["pytest>=7", "matplotlib", "transformers>=4.45", "speechtokenizer", "beartype", "tensorboard",
-                 "scikit-learn"],
+        "test": [
+            "pytest>=7",
+            "ruff>=0.17",
+            "matplotlib",
+            "transformers>=4.45",
+            "speechtokenizer",
+            "beartype",
+            "tensorboard",
+            "scikit-learn",
+        ],
         "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
         "bench": ["transformers>=4.40"],
     },

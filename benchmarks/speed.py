@@ -33,9 +33,16 @@ OURS = ["jepa_24k", "jepa_16k", "jepa_tiny"]
 PEERS = ["encodec", "mimi", "dac"]
 # Architecture of the published DAC 24 kHz model (descript-audio-codec,
 # conf/final/24khz.yml); SpeechBrain only reads it from the checkpoint metadata.
-DAC_24KHZ = dict(encoder_dim=64, encoder_rates=[2, 4, 5, 8], decoder_dim=1536,
-                 decoder_rates=[8, 5, 4, 2], n_codebooks=32, codebook_size=1024,
-                 codebook_dim=8, sample_rate=24000)
+DAC_24KHZ = dict(
+    encoder_dim=64,
+    encoder_rates=[2, 4, 5, 8],
+    decoder_dim=1536,
+    decoder_rates=[8, 5, 4, 2],
+    n_codebooks=32,
+    codebook_size=1024,
+    codebook_dim=8,
+    sample_rate=24000,
+)
 
 # A model under test: (sample rate, tokens/s, encode fn wav[1, T] -> codes, decode fn codes -> wav)
 Entry = Tuple[int, float, Callable, Callable]
@@ -58,24 +65,39 @@ def build_peer(name: str, args: argparse.Namespace) -> Entry:
         cfg = EncodecConfig()
         model = EncodecModel(cfg).eval()
         n_q = model.quantizer.get_num_quantizers_for_bandwidth(args.encodec_bandwidth)
-        enc = lambda w: model.encode(w[:, None], bandwidth=args.encodec_bandwidth)
-        dec = lambda out: model.decode(out.audio_codes, out.audio_scales).audio_values
+
+        def enc(w):
+            return model.encode(w[:, None], bandwidth=args.encodec_bandwidth)
+
+        def dec(out):
+            return model.decode(out.audio_codes, out.audio_scales).audio_values
+
         return cfg.sampling_rate, cfg.frame_rate * n_q, enc, dec
     if name == "mimi":
         from transformers import MimiConfig, MimiModel
 
         cfg = MimiConfig()
         model = MimiModel(cfg).eval()
-        enc = lambda w: model.encode(w[:, None], num_quantizers=args.mimi_quantizers).audio_codes
-        dec = lambda codes: model.decode(codes).audio_values
+
+        def enc(w):
+            return model.encode(w[:, None], num_quantizers=args.mimi_quantizers).audio_codes
+
+        def dec(codes):
+            return model.decode(codes).audio_values
+
         return cfg.sampling_rate, cfg.frame_rate * args.mimi_quantizers, enc, dec
     if name == "dac":
         from speechbrain.lobes.models.discrete.dac import DAC
 
         model = DAC(**DAC_24KHZ, model_type="24khz", model_bitrate="8kbps", load_pretrained=False).eval()
         n_q = args.dac_codebooks
-        enc = lambda w: model(w[:, None], n_quantizers=n_q)[0]  # pads to the hop, returns codes
-        dec = lambda codes: model.decode(model.quantizer.from_codes(codes)[0])
+
+        def enc(w):
+            return model(w[:, None], n_quantizers=n_q)[0]  # pads to the hop, returns codes
+
+        def dec(codes):
+            return model.decode(model.quantizer.from_codes(codes)[0])
+
         return model.sample_rate, model.sample_rate / int(model.hop_length) * n_q, enc, dec
     raise ValueError(f"unknown model {name}")
 
@@ -156,15 +178,23 @@ def main(argv: Optional[List[str]] = None) -> None:
         enc, dec = time_model(entry, args.seconds, args.repeats, args.amplitude)
         results[name] = (entry[0], entry[1], enc, dec)
         print(f"{name}: encode {enc:.2f} x RT, decode {dec:.2f} x RT", file=sys.stderr, flush=True)
-    notes += [f"EnCodec 24 kHz at {args.encodec_bandwidth} kbps, Mimi with {args.mimi_quantizers} codebooks, "
-              f"DAC 24 kHz with {args.dac_codebooks} of {DAC_24KHZ['n_codebooks']} codebooks; peers have random weights."]
-    report = "\n".join([
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
-        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- torch {torch.__version__}, CPU threads: {torch.get_num_threads()}",
-        f"- audio: {args.seconds:g} s of noise (amplitude {args.amplitude}), "
-        f"median of {args.repeats} runs after 1 warm-up",
-        *[f"- {n}" for n in notes], "", markdown_table(results), ""])
+    notes += [
+        f"EnCodec 24 kHz at {args.encodec_bandwidth} kbps, Mimi with {args.mimi_quantizers} codebooks, "
+        f"DAC 24 kHz with {args.dac_codebooks} of {DAC_24KHZ['n_codebooks']} codebooks; peers have random weights."
+    ]
+    report = "\n".join(
+        [
+            f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+            f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+            f"- torch {torch.__version__}, CPU threads: {torch.get_num_threads()}",
+            f"- audio: {args.seconds:g} s of noise (amplitude {args.amplitude}), "
+            f"median of {args.repeats} runs after 1 warm-up",
+            *[f"- {n}" for n in notes],
+            "",
+            markdown_table(results),
+            "",
+        ]
+    )
     print(report)
     if args.output:
         args.output.write_text(report)

@@ -103,10 +103,20 @@ def embedded_recipe_args(yaml_name: str, output, *extra):
 
     return [
         str(HPARAMS / yaml_name),
-        "--model_config", "jepa_tiny.yaml",
-        "--data_folder", str(corpus_path()),
-        "--train_splits", "[train]", "--valid_splits", "[valid]",
-        "--output_folder", str(output), "--device", "cpu", "--num_workers", "0",
+        "--model_config",
+        "jepa_tiny.yaml",
+        "--data_folder",
+        str(corpus_path()),
+        "--train_splits",
+        "[train]",
+        "--valid_splits",
+        "[valid]",
+        "--output_folder",
+        str(output),
+        "--device",
+        "cpu",
+        "--num_workers",
+        "0",
         "--noprogressbar",
         *extra,
     ]
@@ -116,8 +126,16 @@ def train_on_two_ranks(recipe: str, args, output):
     """Runs a recipe with torchrun on two CPU processes over gloo (through
     tests/ddp_worker.py) and returns each rank's saved weights."""
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        str(REPO / "tests" / "ddp_worker.py"), recipe, *args, "--distributed_backend", "gloo",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(REPO / "tests" / "ddp_worker.py"),
+        recipe,
+        *args,
+        "--distributed_backend",
+        "gloo",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)

@@ -19,8 +19,14 @@ def record_extractions(recipe) -> list:
 
     def recording(tokenizer, manifest, folder, *args, **kwargs):
         written = original(tokenizer, manifest, folder, *args, **kwargs)
-        calls.append({"manifest": str(manifest), "written": written,
-                      "rank": kwargs.get("rank", 0), "world_size": kwargs.get("world_size", 1)})
+        calls.append(
+            {
+                "manifest": str(manifest),
+                "written": written,
+                "rank": kwargs.get("rank", 0),
+                "world_size": kwargs.get("world_size", 1),
+            }
+        )
         return written
 
     extraction.extract_features = recording

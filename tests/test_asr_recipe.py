@@ -5,15 +5,14 @@ import csv
 
 import pytest
 import torch
+from conftest import HPARAMS, assert_ranks_agree, load_recipe, train_on_two_ranks, wer_file_summary
 
-from jepa_tokenizer.models.asr import CodebookEmbedding, TemporalUpsampler
 from jepa_tokenizer.data.embedded_corpus import corpus_path
 from jepa_tokenizer.data.extraction import extract_features, load_features
 from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.models.asr import CodebookEmbedding, TemporalUpsampler
 from jepa_tokenizer.pretrained.tokenizers import EncodecDASBTokenizer, JEPADASBTokenizer, build_tokenizer
 from jepa_tokenizer.training.train_log import parse_train_log
-
-from conftest import HPARAMS, assert_ranks_agree, load_recipe, train_on_two_ranks, wer_file_summary
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +122,10 @@ def test_front_end_shapes_gradients_and_pretrained_tables():
 
 
 def test_sentencepiece_units_round_trip(tmp_path):
-    texts = [line.split(" ", 1)[1] for line in (corpus_path() / "train" / "9001" / "1" / "9001-1.trans.txt")
-             .read_text().splitlines()]
+    texts = [
+        line.split(" ", 1)[1]
+        for line in (corpus_path() / "train" / "9001" / "1" / "9001-1.trans.txt").read_text().splitlines()
+    ]
     units = TextUnits(tmp_path, texts, "unigram", 60)
     ids = units.encode(texts[0])
     assert min(ids) >= 1 and units.decode(ids) == texts[0]
@@ -135,18 +136,47 @@ def test_sentencepiece_units_round_trip(tmp_path):
 
 def _asr_args(output, *extra):
     return [
-        str(HPARAMS / "asr_tokens.yaml"), "--data_folder", str(corpus_path()),
-        "--train_splits", "[train]", "--valid_splits", "[valid]", "--test_splits", "[test]",
-        "--device", "cpu", "--num_workers", "0", "--noprogressbar", "--output_folder", str(output),
-        "--lstm_hidden", "32", "--lstm_layers", "1", "--embedding_dim", "32", "--dropout", "0.0",
+        str(HPARAMS / "asr_tokens.yaml"),
+        "--data_folder",
+        str(corpus_path()),
+        "--train_splits",
+        "[train]",
+        "--valid_splits",
+        "[valid]",
+        "--test_splits",
+        "[test]",
+        "--device",
+        "cpu",
+        "--num_workers",
+        "0",
+        "--noprogressbar",
+        "--output_folder",
+        str(output),
+        "--lstm_hidden",
+        "32",
+        "--lstm_layers",
+        "1",
+        "--embedding_dim",
+        "32",
+        "--dropout",
+        "0.0",
         *extra,
     ]
 
 
 def test_asr_recipe_trains_and_tests_on_our_tokens(model_folder, tmp_path):
     recipe = load_recipe("train_asr")
-    args = _asr_args(tmp_path, "--tokenizer_options", f"{{source: {model_folder}}}", "--number_of_epochs", "4",
-                     "--lr", "0.002", "--test_beam_size", "4")
+    args = _asr_args(
+        tmp_path,
+        "--tokenizer_options",
+        f"{{source: {model_folder}}}",
+        "--number_of_epochs",
+        "4",
+        "--lr",
+        "0.002",
+        "--test_beam_size",
+        "4",
+    )
     brain = recipe.main(args)
     log = [row for row in parse_train_log(str(tmp_path / "train_log.txt")) if "train loss" in row]
     assert len(log) == 4 and log[-1]["train loss"] < 0.9 * log[0]["train loss"]
@@ -168,8 +198,9 @@ def test_asr_recipe_trains_and_tests_on_our_tokens(model_folder, tmp_path):
 
 def test_asr_recipe_on_two_ranks_extracts_each_utterance_once_and_trains(model_folder, tmp_path):
     out = tmp_path / "ddp"
-    args = _asr_args(out, "--tokenizer_options", f"{{source: {model_folder}}}", "--number_of_epochs", "1",
-                     "--test_beam_size", "0")
+    args = _asr_args(
+        out, "--tokenizer_options", f"{{source: {model_folder}}}", "--number_of_epochs", "1", "--test_beam_size", "0"
+    )
     ranks = train_on_two_ranks("train_asr", args, out)
     assert ranks[0]["steps"] == ranks[1]["steps"] > 0
     assert_ranks_agree(ranks, ("front_end", "upsampler", "encoder", "output_layer"))
@@ -189,34 +220,84 @@ def test_asr_recipe_on_two_ranks_extracts_each_utterance_once_and_trains(model_f
 def test_asr_recipe_runs_encodec_and_the_bounds_through_the_same_script(model_folder, encodec_folder, tmp_path):
     recipe = load_recipe("train_asr")
     one = ["--number_of_epochs", "1", "--test_beam_size", "0"]
-    enc = recipe.main(_asr_args(tmp_path / "enc", "--tokenizer_kind", "encodec", "--tokenizer_options",
-                                f"{{source: {encodec_folder}, bandwidth: 1.5}}", "--upsample_factor", "1", *one))
+    enc = recipe.main(
+        _asr_args(
+            tmp_path / "enc",
+            "--tokenizer_kind",
+            "encodec",
+            "--tokenizer_options",
+            f"{{source: {encodec_folder}, bandwidth: 1.5}}",
+            "--upsample_factor",
+            "1",
+            *one,
+        )
+    )
     assert enc.modules.front_end.num_codebooks == 2 and "test" in enc.test_results
-    lat = recipe.main(_asr_args(tmp_path / "lat", "--tokenizer_options", f"{{source: {model_folder}}}",
-                                "--features", "latents", *one))
+    lat = recipe.main(
+        _asr_args(tmp_path / "lat", "--tokenizer_options", f"{{source: {model_folder}}}", "--features", "latents", *one)
+    )
     assert type(lat.modules.front_end).__name__ == "LatentProjection"
-    low = recipe.main(_asr_args(tmp_path / "low", "--tokenizer_options",
-                                f"{{source: {model_folder}, untrained: True}}", "--use_pretrained_embeddings", "True",
-                                *one))
+    low = recipe.main(
+        _asr_args(
+            tmp_path / "low",
+            "--tokenizer_options",
+            f"{{source: {model_folder}, untrained: True}}",
+            "--use_pretrained_embeddings",
+            "True",
+            *one,
+        )
+    )
     assert low.modules.front_end.table.weight.requires_grad is False
     with pytest.raises(ValueError, match="needs our tokenizer"):
-        recipe.main(_asr_args(tmp_path / "bad", "--tokenizer_kind", "encodec", "--tokenizer_options",
-                              f"{{source: {encodec_folder}}}", "--features", "latents", *one))
+        recipe.main(
+            _asr_args(
+                tmp_path / "bad",
+                "--tokenizer_kind",
+                "encodec",
+                "--tokenizer_options",
+                f"{{source: {encodec_folder}}}",
+                "--features",
+                "latents",
+                *one,
+            )
+        )
 
 
 def test_compare_codecs_writes_one_row_per_tokenizer_and_resumes(model_folder, encodec_folder, tmp_path):
     compare = load_recipe("compare_codecs")
-    entries = (f"[{{name: ours, tokenizer_kind: jepa, tokenizer_options: {{source: {model_folder}}}}}, "
-               f"{{name: encodec, tokenizer_kind: encodec, upsample_factor: 1, "
-               f"tokenizer_options: {{source: {encodec_folder}, bandwidth: 1.5}}}}]")
-    args = [str(HPARAMS / "compare_codecs.yaml"), "--data_folder", str(corpus_path()),
-            "--output_folder", str(tmp_path), "--train_splits", "[train]", "--valid_splits", "[valid]",
-            "--test_splits", "[test]", "--device", "cpu", "--entries", entries,
-            "--asr_overrides", "{number_of_epochs: 1, lstm_hidden: 16, lstm_layers: 1, embedding_dim: 16, "
-            "dropout: 0.0, num_workers: 0, test_beam_size: 0}",
-            "--resynthesis_max_utterances", "1", "--resynthesis_asr", "pocketsphinx"]
+    entries = (
+        f"[{{name: ours, tokenizer_kind: jepa, tokenizer_options: {{source: {model_folder}}}}}, "
+        f"{{name: encodec, tokenizer_kind: encodec, upsample_factor: 1, "
+        f"tokenizer_options: {{source: {encodec_folder}, bandwidth: 1.5}}}}]"
+    )
+    args = [
+        str(HPARAMS / "compare_codecs.yaml"),
+        "--data_folder",
+        str(corpus_path()),
+        "--output_folder",
+        str(tmp_path),
+        "--train_splits",
+        "[train]",
+        "--valid_splits",
+        "[valid]",
+        "--test_splits",
+        "[test]",
+        "--device",
+        "cpu",
+        "--entries",
+        entries,
+        "--asr_overrides",
+        "{number_of_epochs: 1, lstm_hidden: 16, lstm_layers: 1, embedding_dim: 16, "
+        "dropout: 0.0, num_workers: 0, test_beam_size: 0}",
+        "--resynthesis_max_utterances",
+        "1",
+        "--resynthesis_asr",
+        "pocketsphinx",
+    ]
     table = compare.main(args)
-    rows = [line for line in table.read_text().splitlines() if line.startswith("| ours") or line.startswith("| encodec")]
+    rows = [
+        line for line in table.read_text().splitlines() if line.startswith("| ours") or line.startswith("| encodec")
+    ]
     assert len(rows) == 2
     assert "| ours | test | 2.5 | 7.5 | 80 |" in rows[0] and "| encodec | test | 75 | 150 | 1500 |" in rows[1]
     assert (tmp_path / "wer_vs_bitrate.png").stat().st_size > 1000

@@ -9,9 +9,9 @@ import soundfile
 import torch
 
 from jepa_tokenizer.apps.cli import main
+from jepa_tokenizer.data.token_file import MAGIC, load_tokens, save_tokens
 from jepa_tokenizer.models.config import load_model_config
 from jepa_tokenizer.pretrained.export import export_codec
-from jepa_tokenizer.data.token_file import MAGIC, load_tokens, save_tokens
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,9 @@ def test_eval_with_a_manifest_reports_wer(models, tmp_path, capsys):
 
     speaker = corpus_path() / "test" / "9014" / "1"
     lines = (speaker / "9014-1.trans.txt").read_text().splitlines()[:2]
-    rows = ["ID,wav,wrd"] + [f"{ln.split(' ', 1)[0]},{speaker / (ln.split(' ', 1)[0] + '.flac')},{ln.split(' ', 1)[1]}"
-                             for ln in lines]
+    rows = ["ID,wav,wrd"] + [
+        f"{ln.split(' ', 1)[0]},{speaker / (ln.split(' ', 1)[0] + '.flac')},{ln.split(' ', 1)[1]}" for ln in lines
+    ]
     # the first utterance as Ogg Opus (how many corpora ship)
     first = rows[1].split(",")[1]
     speech, rate = soundfile.read(first, dtype="float32")
@@ -70,9 +71,18 @@ def test_folders_and_the_installed_command(models, tmp_path):
         soundfile.write(audio / f"a{i}.flac", 0.1 * torch.randn(8000 + 999 * i).numpy(), 16000)
     soundfile.write(audio / "b.opus", 0.1 * torch.randn(16000).numpy(), 16000, format="OGG", subtype="OPUS")
     result = subprocess.run(
-        [sys.executable, "-m", "jepa_tokenizer.apps.cli", "encode", str(tmp_path / "audio"),
-         str(tmp_path / "tokens"), "--model", str(models[0])],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "jepa_tokenizer.apps.cli",
+            "encode",
+            str(tmp_path / "audio"),
+            str(tmp_path / "tokens"),
+            "--model",
+            str(models[0]),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "tokens" / "sub").iterdir()) == ["a0.jtok", "a1.jtok", "b.jtok"]

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from conftest import load_config
 
 from jepa_tokenizer import (
     FSQ,
@@ -14,8 +15,6 @@ from jepa_tokenizer import (
     MultiResolutionSTFTLoss,
 )
 from jepa_tokenizer.data.audio import load_audio
-
-from conftest import load_config
 
 
 def test_tokens_shape_dtype_and_range(tiny_codec):

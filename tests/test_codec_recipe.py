@@ -5,14 +5,14 @@ import copy
 
 import pytest
 import torch
+from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 
 from jepa_tokenizer.data.audio import load_audio
-from jepa_tokenizer.models.config import load_model_config
 from jepa_tokenizer.data.embedded_corpus import corpus_path
+from jepa_tokenizer.models.config import load_model_config
 from jepa_tokenizer.pretrained.inference import JEPATokenizer
 from jepa_tokenizer.training.experiment import load_encoder_weights
 
-from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 
 @pytest.fixture(scope="module")
 def recipe():
@@ -22,12 +22,26 @@ def recipe():
 def codec_args(output, *extra):
     # a narrow discriminator, 1-s segments and 2 steps keep this fast on CPU
     return embedded_recipe_args(
-        "train_codec.yaml", output,
-        "--batch_size", "2", "--max_crop_seconds", "1.0",
-        "--number_of_epochs", "1", "--optimizer_step_limit", "2",
-        "--discriminator_start_step", "1", "--metrics_max_utterances", "2",
-        "--num_samples_to_save", "1", "--log_interval_steps", "1",
-        "--discriminator_width", "0.0625",
+        "train_codec.yaml",
+        output,
+        "--batch_size",
+        "2",
+        "--max_crop_seconds",
+        "1.0",
+        "--number_of_epochs",
+        "1",
+        "--optimizer_step_limit",
+        "2",
+        "--discriminator_start_step",
+        "1",
+        "--metrics_max_utterances",
+        "2",
+        "--num_samples_to_save",
+        "1",
+        "--log_interval_steps",
+        "1",
+        "--discriminator_width",
+        "0.0625",
         *extra,
     )
 
@@ -49,8 +63,11 @@ def test_generator_and_discriminator_steps(recipe, tmp_path, monkeypatch, freeze
 
     def remember(hparams):
         codec = original_build(hparams)
-        initial.update(encoder=_snapshot(codec.encoder), decoder=_snapshot(codec.decoder),
-                       discriminator=_snapshot(hparams["discriminator"]))
+        initial.update(
+            encoder=_snapshot(codec.encoder),
+            decoder=_snapshot(codec.decoder),
+            discriminator=_snapshot(hparams["discriminator"]),
+        )
         return codec
 
     monkeypatch.setattr(recipe, "build_codec", remember)

@@ -41,7 +41,7 @@ def test_gate_matches_formula(heads):
     y, g = gate(x, return_gate=True)
     expected = direct_gate(gate, x)
     assert torch.allclose(g.double(), expected, atol=1e-5)
-    factor = (1 + gate.alpha.detach().double().view(1, -1, 1) * expected)
+    factor = 1 + gate.alpha.detach().double().view(1, -1, 1) * expected
     factor = factor.repeat_interleave(6 // heads, dim=1)
     assert torch.allclose(y.double(), x.double() * factor, atol=1e-5)
 

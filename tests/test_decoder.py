@@ -10,8 +10,11 @@ from jepa_tokenizer import HiFiGANDecoder
 @pytest.mark.parametrize("frames", [1, 2, 7])
 def test_length_is_frames_times_hop(rates, frames):
     dec = HiFiGANDecoder(
-        code_dim=4, channels=[8] + [4] * len(rates), upsample_rates=rates,
-        resblock_kernel_sizes=[3], resblock_dilations=[1],
+        code_dim=4,
+        channels=[8] + [4] * len(rates),
+        upsample_rates=rates,
+        resblock_kernel_sizes=[3],
+        resblock_dilations=[1],
     )
     wav = dec(torch.randn(2, frames, 4))
     assert wav.shape == (2, frames * dec.hop_length)
@@ -19,16 +22,18 @@ def test_length_is_frames_times_hop(rates, frames):
 
 
 def test_counts_silence_the_padding():
-    dec = HiFiGANDecoder(code_dim=4, channels=[8, 4], upsample_rates=[5],
-                         resblock_kernel_sizes=[3], resblock_dilations=[1])
+    dec = HiFiGANDecoder(
+        code_dim=4, channels=[8, 4], upsample_rates=[5], resblock_kernel_sizes=[3], resblock_dilations=[1]
+    )
     wav = dec(torch.randn(2, 4, 4), counts=torch.tensor([4, 2]))
     assert (wav[1, 10:] == 0).all() and wav[1, :10].abs().sum() > 0
 
 
 def test_an_item_decodes_the_same_alone_and_in_a_padded_batch():
     torch.manual_seed(0)
-    dec = HiFiGANDecoder(code_dim=4, channels=[8, 4, 4], upsample_rates=[5, 3],
-                         resblock_kernel_sizes=[3, 7], resblock_dilations=[1, 3]).eval()
+    dec = HiFiGANDecoder(
+        code_dim=4, channels=[8, 4, 4], upsample_rates=[5, 3], resblock_kernel_sizes=[3, 7], resblock_dilations=[1, 3]
+    ).eval()
     latents = torch.randn(1, 3, 4)
     batch = torch.cat([torch.cat([latents, 5 * torch.randn(1, 4, 4)], dim=1), torch.randn(1, 7, 4)])
     out = dec(batch, counts=torch.tensor([3, 7]))

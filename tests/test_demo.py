@@ -5,8 +5,6 @@ import soundfile
 from jepa_tokenizer.apps.demo import run_demo
 from jepa_tokenizer.apps.summary import summary_table
 
-from conftest import HPARAMS
-
 
 def test_demo_on_a_spoken_sentence(spoken_wav, tmp_path):
     result = run_demo("jepa_tiny.yaml", str(tmp_path), wav_path=str(spoken_wav))

@@ -21,8 +21,10 @@ def test_layout_splits_and_voices():
     root = corpus_path()
     rows = _transcripts(root)
     assert len(rows) == sum(v.utterances for v in VOICES)
-    speakers = {split: {utt.split("-")[0] for utt, (s, _, _) in rows.items() if s == split}
-                for split in ("train", "valid", "test")}
+    speakers = {
+        split: {utt.split("-")[0] for utt, (s, _, _) in rows.items() if s == split}
+        for split in ("train", "valid", "test")
+    }
     assert len(speakers["train"]) >= 8
     assert not speakers["test"] & speakers["train"] and not speakers["valid"] & speakers["train"]
     voices = {split: {v.voice for v in VOICES if v.split == split} for split in ("train", "valid", "test")}

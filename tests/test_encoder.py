@@ -11,8 +11,13 @@ from jepa_tokenizer import JEPAEncoder, JEPAPredictor
 def small_encoder(**kwargs):
     torch.manual_seed(0)
     args = dict(
-        sample_rate=1600, channels=[4, 8, 8], strides=[4, 5], code_dim=8,
-        res_dilations=[1, 3], conformer_layers=2, conformer_heads=2,
+        sample_rate=1600,
+        channels=[4, 8, 8],
+        strides=[4, 5],
+        code_dim=8,
+        res_dilations=[1, 3],
+        conformer_layers=2,
+        conformer_heads=2,
     )
     args.update(kwargs)
     return JEPAEncoder(**args).eval()

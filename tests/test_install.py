@@ -9,11 +9,10 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-
-from conftest import REPO
 
 LOCK = REPO / "requirements" / "lock.txt"
 
@@ -37,8 +36,12 @@ def locked(path: Path = LOCK) -> dict:
 def setup_requirements() -> dict:
     """``{"install": [...], <extra>: [...]}`` as written in setup.py."""
     tree = ast.parse((REPO / "setup.py").read_text())
-    call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "setup")
-    keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in ("install_requires", "extras_require")}
+    call = next(
+        node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "setup"
+    )
+    keywords = {
+        k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in ("install_requires", "extras_require")
+    }
     return {"install": keywords["install_requires"], **keywords["extras_require"]}
 
 
@@ -50,7 +53,8 @@ def test_every_requirement_of_setup_py_is_pinned_in_the_lock_within_its_range():
             name = canonicalize_name(requirement.name)
             assert name in pins, f"{text} ({group}) is not in {LOCK.name}: run `make lock`"
             assert requirement.specifier.contains(pins[name], prereleases=True), (
-                f"{LOCK.name} pins {name}=={pins[name]}, outside setup.py's {text} ({group}): run `make lock`")
+                f"{LOCK.name} pins {name}=={pins[name]}, outside setup.py's {text} ({group}): run `make lock`"
+            )
 
 
 def test_torch_and_torchaudio_are_one_exact_pair():
@@ -86,13 +90,29 @@ def installed_wheel(tmp_path_factory):
     this environment) into a folder of its own, outside the source tree."""
     root = tmp_path_factory.mktemp("wheel")
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(root / "dist"),
-         str(REPO)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(root / "dist"),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (root / "dist").glob("jepa_tokenizer-*.whl")
     site = root / "site"
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
-                              str(wheel)], capture_output=True, text=True)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+    )
     assert install.returncode == 0, install.stderr[-3000:]
     return site
 

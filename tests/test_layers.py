@@ -8,8 +8,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "jepa_tokenizer"
 #: layer of each subpackage; a module imports its own subpackage or lower layers only
-LAYERS = {"nn": 0, "quantization": 1, "models": 2, "training": 3, "data": 3, "pretrained": 4, "evaluation": 5,
-          "apps": 6}
+LAYERS = {
+    "nn": 0,
+    "quantization": 1,
+    "models": 2,
+    "training": 3,
+    "data": 3,
+    "pretrained": 4,
+    "evaluation": 5,
+    "apps": 6,
+}
 
 
 def imported_subpackages(path: Path):
@@ -56,9 +64,13 @@ def test_the_check_catches_an_upward_import(tmp_path):
         (tmp_path / layer).mkdir()
         (tmp_path / layer / "__init__.py").write_text("")
     (tmp_path / "nn" / "bad.py").write_text("def f():\n    from jepa_tokenizer.models.codec import JEPACodec\n")
-    (tmp_path / "models" / "ok.py").write_text("from jepa_tokenizer.nn.daam import DAAMGate\nfrom jepa_tokenizer import FSQ\n")
-    assert violations(tmp_path) == ["models/ok.py:2 imports the facade `jepa_tokenizer`: import the layer's module",
-                                    "nn/bad.py:2 (nn) imports jepa_tokenizer.models"]
+    (tmp_path / "models" / "ok.py").write_text(
+        "from jepa_tokenizer.nn.daam import DAAMGate\nfrom jepa_tokenizer import FSQ\n"
+    )
+    assert violations(tmp_path) == [
+        "models/ok.py:2 imports the facade `jepa_tokenizer`: import the layer's module",
+        "nn/bad.py:2 (nn) imports jepa_tokenizer.models",
+    ]
 
 
 @pytest.mark.parametrize("old, new", [("tts", "models.tts"), ("audio", "data.audio"), ("config", "models.config")])

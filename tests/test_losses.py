@@ -19,8 +19,9 @@ def test_stft_loss_is_zero_on_identity_and_has_gradients():
 
 def test_generator_loss_weights_and_adversarial_terms():
     stft = MultiResolutionSTFTLoss(fft_sizes=[128])
-    loss = CodecGeneratorLoss(stft, waveform_weight=1.0, stft_weight=2.0,
-                              adversarial_weight=0.1, feature_matching_weight=2.0)
+    loss = CodecGeneratorLoss(
+        stft, waveform_weight=1.0, stft_weight=2.0, adversarial_weight=0.1, feature_matching_weight=2.0
+    )
     y, y_hat = torch.randn(2, 1024), torch.randn(2, 1024)
     base = loss(y_hat, y)
     assert torch.allclose(base["G_loss"], base["G_wave_l1"] + 2.0 * base["G_stft"])

@@ -33,7 +33,7 @@ def test_word_error_rate_counts_each_kind_of_error():
 
 def test_unigram_lm_probabilities_sum_to_one(tmp_path):
     lm = write_unigram_lm(VOCABULARY, tmp_path / "lm.arpa").read_text().splitlines()
-    entries = [line.split() for line in lm[lm.index("\\1-grams:") + 1:] if len(line.split()) == 2]
+    entries = [line.split() for line in lm[lm.index("\\1-grams:") + 1 :] if len(line.split()) == 2]
     words = {word for _, word in entries}
     assert {"hunter", "window", "<s>", "</s>"} <= words
     total = sum(10 ** float(p) for p, word in entries if word != "<s>")

@@ -341,7 +341,10 @@ def test_ogg_opus_speech_is_collected_measured_and_loaded(tmp_path):
     assert float(rows[1][1]) == pytest.approx(0.5, abs=0.02)
     assert rows[0][2].endswith(".opus") and rows[0][4] == "A SPOKEN SENTENCE"
     unlabelled = prep.prepare_unlabelled(tmp_path / "LibriSpeech", tmp_path / "save", "any")
-    assert [row[0] for row in read_csv(unlabelled)[1]] == ["dev-clean-19-198-19-198-0000", "dev-clean-19-198-19-198-0001"]
+    assert [row[0] for row in read_csv(unlabelled)[1]] == [
+        "dev-clean-19-198-19-198-0000",
+        "dev-clean-19-198-19-198-0001",
+    ]
 
     loaded = load_audio(rows[0][2], 16000).wav
     assert abs(loaded.numel() - len(speech) * 16000 / rate) < 0.02 * 16000
@@ -380,8 +383,10 @@ def test_libritts_layout_with_wav_and_ogg_opus(tmp_path):
     header, rows = read_csv(manifest["train-clean-100"])
     assert [row[0] for row in rows] == ["103_1241_000001_000000", "103_1241_000002_000000"]
     assert [float(row[1]) for row in rows] == pytest.approx([0.4, 0.6], abs=0.02)
-    assert rows[1][2].endswith(".opus") and [row[3:] for row in rows] == [["103", "Hello, world."],
-                                                                          ["103", "Second sentence."]]
+    assert rows[1][2].endswith(".opus") and [row[3:] for row in rows] == [
+        ["103", "Hello, world."],
+        ["103", "Second sentence."],
+    ]
     (chapter / "103_1241_000003_000000.normalized.txt").write_text("No audio.\n")
     with pytest.raises(ValueError, match="103_1241_000003_000000 .* has no audio file"):
         libritts.prepare_libritts(tmp_path / "LibriTTS", tmp_path / "save2", ["train-clean-100"])

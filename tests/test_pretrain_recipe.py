@@ -1,14 +1,12 @@
 """The Stage-1 recipe on the embedded corpus: a short run, no leak through the
 context path, exact resume after a kill, and two DDP ranks over gloo."""
 
-
 import pytest
 import speechbrain as sb
 import torch
+from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 from speechbrain.dataio.batch import PaddedBatch
 
-
-from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 
 def recipe_args(output, *extra):
     return embedded_recipe_args("pretrain_jepa.yaml", output, "--batch_size", "8", *extra)
@@ -63,8 +61,11 @@ def test_target_is_frozen_and_outside_the_optimizer(short_run, recipe):
     initial, *calls = brain.ema_updates
     assert [call["step"] for call in calls] == [0, 1, 2, 3]
     # the target moved (EMA ran) but is not the online encoder (a momentum < 1)
-    moved = [(value - initial["initial"][name]).abs().max() for name, value in target.state_dict().items()
-             if value.is_floating_point()]
+    moved = [
+        (value - initial["initial"][name]).abs().max()
+        for name, value in target.state_dict().items()
+        if value.is_floating_point()
+    ]
     assert max(moved) > 0
     delta = [(t - o).abs().max() for t, o in zip(target.parameters(), encoder.parameters())]
     assert max(delta) > 0
@@ -106,10 +107,18 @@ def _weights(brain, recipe):
     "accumulation, interval, kill_at",
     [(1, 4, 5), (2, 3, 3)],  # with accumulation, checkpoints wait for a window's end
 )
-def test_resume_after_a_kill_matches_an_uninterrupted_run(recipe, tmp_path, monkeypatch, accumulation, interval, kill_at):
+def test_resume_after_a_kill_matches_an_uninterrupted_run(
+    recipe, tmp_path, monkeypatch, accumulation, interval, kill_at
+):
     extra = [
-        "--number_of_epochs", "1", "--ckpt_interval_minutes", "0",
-        "--ckpt_interval_steps", str(interval), "--grad_accumulation_factor", str(accumulation),
+        "--number_of_epochs",
+        "1",
+        "--ckpt_interval_minutes",
+        "0",
+        "--ckpt_interval_steps",
+        str(interval),
+        "--grad_accumulation_factor",
+        str(accumulation),
     ]
     whole = recipe.main(recipe_args(tmp_path / "whole", *extra))
     assert whole.optimizer_step == 10 // accumulation
@@ -153,15 +162,28 @@ def test_ema_runs_once_per_optimizer_step_with_accumulation(recipe, tmp_path, mo
     original_update = EMAUpdater.update
     monkeypatch.setattr(EMAUpdater, "update", counting_update)
     monkeypatch.setattr(recipe.JEPABrain, "compute_forward", counting_forward)
-    brain = recipe.main(recipe_args(
-        tmp_path, "--number_of_epochs", "1", "--optimizer_step_limit", "3",
-        "--grad_accumulation_factor", "2", "--ema_momentum_start", "0.5",
-        "--ema_momentum_end", "1.0", "--ema_ramp_steps", "4", "--log_interval_steps", "1",
-    ))
+    brain = recipe.main(
+        recipe_args(
+            tmp_path,
+            "--number_of_epochs",
+            "1",
+            "--optimizer_step_limit",
+            "3",
+            "--grad_accumulation_factor",
+            "2",
+            "--ema_momentum_start",
+            "0.5",
+            "--ema_momentum_end",
+            "1.0",
+            "--ema_ramp_steps",
+            "4",
+            "--log_interval_steps",
+            "1",
+        )
+    )
     assert len(batches) == 6 and [step for step, _ in calls] == [0, 1, 2]
     assert [m for _, m in calls] == [0.5, 0.625, 0.75]  # the first update uses the start value
-    steps_logged = [line for line in (tmp_path / "train_log.txt").read_text().splitlines()
-                    if line.startswith("step:")]
+    steps_logged = [line for line in (tmp_path / "train_log.txt").read_text().splitlines() if line.startswith("step:")]
     assert len(steps_logged) == 3 and "daam0_alpha" in steps_logged[0]
     assert brain.optimizer_step == 3
 

@@ -9,19 +9,28 @@ from types import SimpleNamespace
 
 import pytest
 import soundfile
+from conftest import HPARAMS, SHARED_SPEECH, embedded_recipe_args, load_recipe, wer_file_summary
 
 from jepa_tokenizer.apps.quickstart import main as quickstart
 from jepa_tokenizer.training.experiment import TrainingClock, recipe_argv, stop_if_out_of_time
 
-from conftest import HPARAMS, SHARED_SPEECH, embedded_recipe_args, load_recipe, wer_file_summary
-
 # each stage bounded by optimizer steps, never by the clock (a budget that
 # cannot bind: the budget logic has unit tests with a fake clock below)
 STEPS = {"pretrain": 8, "codec": 8, "asr": 12}
-SMALL = ["--minutes", "10000", "--eval_max_utterances", "2", "--num_spectrograms", "1",
-         "--pretrain_overrides", f"{{optimizer_step_limit: {STEPS['pretrain']}}}",
-         "--codec_overrides", f"{{optimizer_step_limit: {STEPS['codec']}}}",
-         "--asr_overrides", f"{{optimizer_step_limit: {STEPS['asr']}}}"]
+SMALL = [
+    "--minutes",
+    "10000",
+    "--eval_max_utterances",
+    "2",
+    "--num_spectrograms",
+    "1",
+    "--pretrain_overrides",
+    f"{{optimizer_step_limit: {STEPS['pretrain']}}}",
+    "--codec_overrides",
+    f"{{optimizer_step_limit: {STEPS['codec']}}}",
+    "--asr_overrides",
+    f"{{optimizer_step_limit: {STEPS['asr']}}}",
+]
 STAGES = ("pretrain", "codec", "control", "asr_jepa", "asr_control")
 
 
@@ -112,9 +121,17 @@ def test_recipe_resumed_with_its_budget_spent_does_not_train(tmp_path):
     (saved,) = tmp_path.glob("save/CKPT+*/clock.ckpt")
     spent = float(saved.read_text())
     assert spent > 0
-    second = recipe.main(embedded_recipe_args(
-        "pretrain_jepa.yaml", tmp_path, *common, "--optimizer_step_limit", "100",
-        "--max_train_minutes", repr(spent / 60 / 2)))
+    second = recipe.main(
+        embedded_recipe_args(
+            "pretrain_jepa.yaml",
+            tmp_path,
+            *common,
+            "--optimizer_step_limit",
+            "100",
+            "--max_train_minutes",
+            repr(spent / 60 / 2),
+        )
+    )
     assert second.optimizer_step == 3
     assert second.hparams.clock.spent_before == spent  # the first run's time came back from its checkpoint
 
@@ -157,8 +174,11 @@ def test_training_clock_budget_with_a_fake_clock(tmp_path):
 
 def test_out_of_time_ends_fit_after_the_current_step():
     timer = FakeTimer()
-    brain = SimpleNamespace(optimizer_step=7, optimizer_step_limit=None,
-                            hparams=SimpleNamespace(clock=TrainingClock(budget_minutes=0.5, timer=timer)))
+    brain = SimpleNamespace(
+        optimizer_step=7,
+        optimizer_step_limit=None,
+        hparams=SimpleNamespace(clock=TrainingClock(budget_minutes=0.5, timer=timer)),
+    )
     stop_if_out_of_time(brain)
     assert brain.optimizer_step_limit is None
     timer.now += 30.0
@@ -169,9 +189,16 @@ def test_out_of_time_ends_fit_after_the_current_step():
 def test_quickstart_shares_its_budget_between_the_stages(tmp_path):
     from jepa_tokenizer.apps.quickstart import Quickstart
 
-    config = {"output_folder": str(tmp_path), "data_folder": str(tmp_path), "minutes": 20.0,
-              "pretrain_share": 0.2, "codec_share": 0.3, "control_share": 0.3, "asr_jepa_share": 0.05,
-              "asr_control_share": 0.05}
+    config = {
+        "output_folder": str(tmp_path),
+        "data_folder": str(tmp_path),
+        "minutes": 20.0,
+        "pretrain_share": 0.2,
+        "codec_share": 0.3,
+        "control_share": 0.3,
+        "asr_jepa_share": 0.05,
+        "asr_control_share": 0.05,
+    }
     run = Quickstart(config)
     assert run.budget_minutes("codec") == pytest.approx(6.0)
     assert run.minutes_left("pretrain") == pytest.approx(20.0)  # every stage, plus the evaluation's rest
@@ -180,17 +207,22 @@ def test_quickstart_shares_its_budget_between_the_stages(tmp_path):
 
 
 def test_recipe_argv_writes_yaml_values_and_run_options():
-    argv = recipe_argv(str(HPARAMS / "train_codec.yaml"),
-                       {"train_splits": ["a b"], "noprogressbar": False, "optimizer_step_limit": 3,
-                        "progress_label": "[1/4] x: y"})
-    assert argv[1:] == ["--train_splits", '["a b"]', "--optimizer_step_limit", "3",
-                        "--progress_label", '"[1/4] x: y"']
+    argv = recipe_argv(
+        str(HPARAMS / "train_codec.yaml"),
+        {"train_splits": ["a b"], "noprogressbar": False, "optimizer_step_limit": 3, "progress_label": "[1/4] x: y"},
+    )
+    assert argv[1:] == ["--train_splits", '["a b"]', "--optimizer_step_limit", "3", "--progress_label", '"[1/4] x: y"']
 
 
 def test_unknown_asr_is_a_clear_error(tmp_path):
     from jepa_tokenizer.apps.quickstart import Quickstart
 
-    config = {"output_folder": str(tmp_path), "data_folder": str(tmp_path), "asr": "whisperx",
-              "whisper_source": "x", "device": "cpu"}
+    config = {
+        "output_folder": str(tmp_path),
+        "data_folder": str(tmp_path),
+        "asr": "whisperx",
+        "whisper_source": "x",
+        "device": "cpu",
+    }
     with pytest.raises(ValueError, match="pocketsphinx or whisper"):
         Quickstart(config)._asr(False)

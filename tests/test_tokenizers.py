@@ -6,10 +6,9 @@ import json
 
 import pytest
 import torch
+from conftest import fake_hub_snapshot
 
 from jepa_tokenizer.pretrained.tokenizers import TOKENIZERS, build_tokenizer
-
-from conftest import fake_hub_snapshot
 
 
 def check_dasb(tok, frames: int):
@@ -34,14 +33,25 @@ def mimi_folder(tmp_path_factory):
     transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
     config = transformers.MimiConfig(
-        hidden_size=32, num_filters=8, upsample_groups=32,  # the 2x downsampling conv is grouped by upsample_groups
-        num_hidden_layers=1, intermediate_size=64, num_attention_heads=2, num_key_value_heads=2,
-        codebook_size=64, codebook_dim=16, vector_quantization_hidden_dimension=16,
-        num_quantizers=4, num_semantic_quantizers=1,
+        hidden_size=32,
+        num_filters=8,
+        upsample_groups=32,  # the 2x downsampling conv is grouped by upsample_groups
+        num_hidden_layers=1,
+        intermediate_size=64,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        codebook_size=64,
+        codebook_dim=16,
+        vector_quantization_hidden_dimension=16,
+        num_quantizers=4,
+        num_semantic_quantizers=1,
     )
     model = transformers.MimiModel(config)
     quantizer = model.quantizer
-    for layer in [*quantizer.semantic_residual_vector_quantizer.layers, *quantizer.acoustic_residual_vector_quantizer.layers]:
+    for layer in [
+        *quantizer.semantic_residual_vector_quantizer.layers,
+        *quantizer.acoustic_residual_vector_quantizer.layers,
+    ]:
         layer.codebook.embed_sum.normal_()
     folder = tmp_path_factory.mktemp("mimi")
     model.save_pretrained(folder)
@@ -65,8 +75,16 @@ def test_mimi_adapter_on_random_weights(mimi_folder):
 
 def test_dac_adapter_on_random_weights():
     torch.manual_seed(0)
-    options = {"encoder_dim": 4, "encoder_rates": [2, 4, 5], "decoder_dim": 16, "decoder_rates": [5, 4, 2],
-               "n_codebooks": 3, "codebook_size": 64, "codebook_dim": 4, "sample_rate": 16000}
+    options = {
+        "encoder_dim": 4,
+        "encoder_rates": [2, 4, 5],
+        "decoder_dim": 16,
+        "decoder_rates": [5, 4, 2],
+        "n_codebooks": 3,
+        "codebook_size": 64,
+        "codebook_dim": 4,
+        "sample_rate": 16000,
+    }
     tok = build_tokenizer("dac", {"num_codebooks": 2, **options})
     assert (tok.frame_rate, tok.vocab_size, tok.bitrate) == (400.0, 64, 4800.0)
     tokens, table = check_dasb(tok, frames=400)  # odd upsampling rates: the decoder's output is padded to N * hop
@@ -86,9 +104,21 @@ def speechtokenizer_cache(tmp_path, offline_hub):
     """A small random SpeechTokenizer in a Hugging Face cache, as the hub
     repository fnlp/SpeechTokenizer lays it out."""
     speechtokenizer = pytest.importorskip("speechtokenizer")
-    config = {"n_filters": 4, "strides": [4, 4, 2], "dimension": 16, "semantic_dimension": 16, "bidirectional": True,
-              "dilation_base": 2, "residual_kernel_size": 3, "n_residual_layers": 1, "lstm_layers": 1,
-              "activation": "ELU", "sample_rate": 16000, "n_q": 3, "codebook_size": 32}
+    config = {
+        "n_filters": 4,
+        "strides": [4, 4, 2],
+        "dimension": 16,
+        "semantic_dimension": 16,
+        "bidirectional": True,
+        "dilation_base": 2,
+        "residual_kernel_size": 3,
+        "n_residual_layers": 1,
+        "lstm_layers": 1,
+        "activation": "ELU",
+        "sample_rate": 16000,
+        "n_q": 3,
+        "codebook_size": 32,
+    }
     torch.manual_seed(0)
     model = speechtokenizer.SpeechTokenizer(config)
     for layer in model.quantizer.vq.layers:
@@ -101,8 +131,10 @@ def speechtokenizer_cache(tmp_path, offline_hub):
 
 
 def test_speechtokenizer_adapter_on_random_weights(speechtokenizer_cache):
-    tok = build_tokenizer("speechtokenizer", {"source": "org/speechtokenizer", "save_path": str(speechtokenizer_cache),
-                                              "num_codebooks": 2})
+    tok = build_tokenizer(
+        "speechtokenizer",
+        {"source": "org/speechtokenizer", "save_path": str(speechtokenizer_cache), "num_codebooks": 2},
+    )
     assert (tok.sample_rate, tok.frame_rate, tok.vocab_size) == (16000, 500.0, 32)
     tokens, table = check_dasb(tok, frames=500)
     assert table.shape == (2 * 32, 16)
@@ -145,9 +177,15 @@ def discrete_ssl_files(tmp_path, offline_hub):
 
     torch.manual_seed(0)
     ssl = tmp_path / "hubert"
-    config = transformers.HubertConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                                       intermediate_size=32, conv_dim=(8,) * 7, num_conv_pos_embeddings=16,
-                                       num_conv_pos_embedding_groups=2)
+    config = transformers.HubertConfig(
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        conv_dim=(8,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+    )
     transformers.HubertModel(config).save_pretrained(ssl)
     transformers.Wav2Vec2FeatureExtractor(sampling_rate=16000).save_pretrained(ssl)
     save = tmp_path / "save"
@@ -155,13 +193,22 @@ def discrete_ssl_files(tmp_path, offline_hub):
     kmeans.mkdir()
     for layer in (1, 2):  # fitted on float64, as SpeechBrain's are (float32 ones reject torch input)
         points = np.random.RandomState(layer).randn(100, 16)
-        joblib.dump(MiniBatchKMeans(n_clusters=16, n_init=1, random_state=0).fit(points),
-                    kmeans / f"LibriSpeech_hubert_k16_L{layer}.pt")
+        joblib.dump(
+            MiniBatchKMeans(n_clusters=16, n_init=1, random_state=0).fit(points),
+            kmeans / f"LibriSpeech_hubert_k16_L{layer}.pt",
+        )
     yaml = VOCODER_YAML.format(vocab=1 + 2 * 16)
     (save / "hyperparams.yaml").write_text(yaml)
     torch.save(load_hyperpyyaml(yaml)["generator"].state_dict(), save / "generator.ckpt")
-    return {"ssl_source": str(ssl), "ssl_model": "hubert", "vocoder_repo_id": "org/hifigan-hubert",
-            "kmeans_dataset": "LibriSpeech", "num_clusters": 16, "layers": [2, 1], "save_path": str(save)}
+    return {
+        "ssl_source": str(ssl),
+        "ssl_model": "hubert",
+        "vocoder_repo_id": "org/hifigan-hubert",
+        "kmeans_dataset": "LibriSpeech",
+        "num_clusters": 16,
+        "layers": [2, 1],
+        "save_path": str(save),
+    }
 
 
 def test_discrete_ssl_adapter_on_random_weights(discrete_ssl_files):

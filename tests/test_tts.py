@@ -6,16 +6,15 @@ import pytest
 import torch
 from speechbrain.dataio.batch import PaddedBatch
 
-from jepa_tokenizer.data.embedded_corpus import corpus_path
-from jepa_tokenizer.pretrained.synthesis import TextToSpeech, export_tts
-from jepa_tokenizer.data.text import TextUnits
-from jepa_tokenizer.pretrained.tokenizers import JEPADASBTokenizer
-from jepa_tokenizer.models.tts import TokenTTS, sample_digits, tts_loss
 from jepa_tokenizer.data.audio import load_audio
+from jepa_tokenizer.data.embedded_corpus import corpus_path
+from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.models.tts import TokenTTS, sample_digits, tts_loss
+from jepa_tokenizer.pretrained.synthesis import TextToSpeech, export_tts
+from jepa_tokenizer.pretrained.tokenizers import JEPADASBTokenizer
 
 SPEAKERS = ("9009", "9010")  # two training voices of the embedded corpus
-ARCH = {"d_model": 64, "nhead": 2, "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ffn": 128,
-        "dropout": 0.0}
+ARCH = {"d_model": 64, "nhead": 2, "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ffn": 128, "dropout": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +37,19 @@ def trained(utterances, tmp_path_factory):
     """A small model trained to memorise the utterances (with its loss curve)."""
     torch.manual_seed(0)
     units = TextUnits(tmp_path_factory.mktemp("units"), [u["text"] for u in utterances])
-    batch = PaddedBatch([
-        {"units": torch.tensor(units.encode(u["text"])), "digits": u["digits"], "speaker": u["speaker"]}
-        for u in utterances
-    ])
+    batch = PaddedBatch(
+        [
+            {"units": torch.tensor(units.encode(u["text"])), "digits": u["digits"], "speaker": u["speaker"]}
+            for u in utterances
+        ]
+    )
     levels = utterances[0]["digits"].new_full((utterances[0]["digits"].shape[1],), 4).tolist()
     arguments = {"num_units": len(units), "levels": levels, "num_speakers": len(SPEAKERS), **ARCH}
     model = TokenTTS(**arguments)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(200):
-        out = model(batch.units.data, batch.units.lengths, batch.digits.data, batch.digits.lengths,
-                    batch.speaker)
+        out = model(batch.units.data, batch.units.lengths, batch.digits.data, batch.digits.lengths, batch.speaker)
         loss, _, _ = tts_loss(out, batch.digits.data, batch.digits.lengths, stop_pos_weight=5.0)
         optimizer.zero_grad()
         loss.backward()
@@ -61,8 +61,13 @@ def trained(utterances, tmp_path_factory):
 @pytest.fixture(scope="module")
 def tts(trained, model_folder, tmp_path_factory):
     folder = export_tts(
-        trained["model"], tmp_path_factory.mktemp("tts"), trained["arguments"], trained["units"].folder,
-        model_folder, speakers=SPEAKERS, sampling={"temperature": 0.0, "max_frames_per_unit": 0.3},
+        trained["model"],
+        tmp_path_factory.mktemp("tts"),
+        trained["arguments"],
+        trained["units"].folder,
+        model_folder,
+        speakers=SPEAKERS,
+        sampling={"temperature": 0.0, "max_frames_per_unit": 0.3},
     )
     return TextToSpeech.from_folder(folder)
 
@@ -77,23 +82,25 @@ def test_model_overfits_embedded_utterances(trained):
 
 def test_generation_reproduces_and_stops(trained, utterances):
     batch = trained["batch"]
-    digits, counts = trained["model"].generate(batch.units.data, batch.units.lengths, batch.speaker,
-                                               max_frames=60, temperature=0.0)
+    digits, counts = trained["model"].generate(
+        batch.units.data, batch.units.lengths, batch.speaker, max_frames=60, temperature=0.0
+    )
     true = [u["digits"].shape[0] for u in utterances]
     assert counts.tolist() == true  # it stops by itself, well before the cap of 60
     agree = total = 0
     for row, target in enumerate(u["digits"] for u in utterances):
         agree += int((digits[row, : len(target)] == target).sum())
         total += target.numel()
-        assert not digits[row, len(target):].any()  # zeros past an item's end
+        assert not digits[row, len(target) :].any()  # zeros past an item's end
     assert agree / total > 0.95  # memorised (chance: 25%), errors compounding along the frames
 
 
 def test_generation_cap_and_sampling_controls(trained):
     batch = trained["batch"]
     model = trained["model"]
-    _, counts = model.generate(batch.units.data, batch.units.lengths, batch.speaker,
-                               max_frames=torch.tensor([3, 1, 2, 4]), stop_threshold=1.0)
+    _, counts = model.generate(
+        batch.units.data, batch.units.lengths, batch.speaker, max_frames=torch.tensor([3, 1, 2, 4]), stop_threshold=1.0
+    )
     assert counts.tolist() == [3, 1, 2, 4]  # never stops by itself: each item's cap
     torch.manual_seed(1)
     a, _ = model.generate(batch.units.data, batch.units.lengths, batch.speaker, temperature=1.5, top_k=3)
@@ -158,8 +165,21 @@ def test_command_line_synthesize(tts, tmp_path):
     folder = tts.hparams.folder
     texts = tmp_path / "texts.txt"
     texts.write_text("THE CAT\nA DOG RAN\n")
-    main(["synthesize", "--model", folder, "--text", "THE CAT", "--output", str(tmp_path / "one.wav"),
-          "--speaker", SPEAKERS[1], "--seed", "3"])
+    main(
+        [
+            "synthesize",
+            "--model",
+            folder,
+            "--text",
+            "THE CAT",
+            "--output",
+            str(tmp_path / "one.wav"),
+            "--speaker",
+            SPEAKERS[1],
+            "--seed",
+            "3",
+        ]
+    )
     assert load_audio(tmp_path / "one.wav", 16000).wav.numel() > 0
     main(["synthesize", "--model", folder, "--texts", str(texts), "--output", str(tmp_path / "many")])
     assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["0000.wav", "0001.wav"]
@@ -171,24 +191,54 @@ def _recipe_args(model_folder, output, *extra):
     from conftest import HPARAMS
 
     return [
-        str(HPARAMS / "tts_tokens.yaml"), "--data_folder", str(corpus_path()),
-        "--codec_folder", str(model_folder), "--output_folder", str(output),
-        "--train_splits", "[train]", "--valid_splits", "[valid]", "--test_splits", "[test]",
-        "--device", "cpu", "--num_workers", "0", "--noprogressbar", "--default_speaker", "9010",
-        "--d_model", "32", "--nhead", "2", "--num_encoder_layers", "1", "--num_decoder_layers", "1",
-        "--d_ffn", "64", "--batch_size", "16", "--eval_max_utterances", "2", "--report_examples", "2",
+        str(HPARAMS / "tts_tokens.yaml"),
+        "--data_folder",
+        str(corpus_path()),
+        "--codec_folder",
+        str(model_folder),
+        "--output_folder",
+        str(output),
+        "--train_splits",
+        "[train]",
+        "--valid_splits",
+        "[valid]",
+        "--test_splits",
+        "[test]",
+        "--device",
+        "cpu",
+        "--num_workers",
+        "0",
+        "--noprogressbar",
+        "--default_speaker",
+        "9010",
+        "--d_model",
+        "32",
+        "--nhead",
+        "2",
+        "--num_encoder_layers",
+        "1",
+        "--num_decoder_layers",
+        "1",
+        "--d_ffn",
+        "64",
+        "--batch_size",
+        "16",
+        "--eval_max_utterances",
+        "2",
+        "--report_examples",
+        "2",
         *extra,
     ]
 
 
 def test_recipe_trains_exports_reports_and_resumes(model_folder, tmp_path):
     from conftest import load_recipe
+
     recipe = load_recipe("train_tts")
     output = tmp_path / "tts"
     args = _recipe_args(model_folder, output, "--number_of_epochs", "3")
     recipe.main(args)
-    assert len([line for line in (output / "train_log.txt").read_text().splitlines()
-                if line.startswith("epoch:")]) == 3
+    assert len([line for line in (output / "train_log.txt").read_text().splitlines() if line.startswith("epoch:")]) == 3
     assert len(list((output / "features").glob("*.pt"))) == 80 + 7 + 14  # train + valid + test
     report = (output / "report" / "report.md").read_text()
     assert "| TTS (text -> tokens -> codec decoder) |" in report
@@ -223,8 +273,16 @@ def test_sentencepiece_units_without_speakers_export_and_synthesize(utterances, 
     units = TextUnits(tmp_path / "units", [u["text"] for u in utterances] * 5, "unigram", 60)
     arguments = {"num_units": len(units), "levels": [4] * utterances[0]["digits"].shape[1], **ARCH}
     model = TokenTTS(**arguments).eval()  # no speaker table
-    folder = export_tts(model, tmp_path / "tts", arguments, units.folder, model_folder, "unigram", 60,
-                        sampling={"max_frames_per_unit": 0.5, "stop_threshold": 1.0})
+    folder = export_tts(
+        model,
+        tmp_path / "tts",
+        arguments,
+        units.folder,
+        model_folder,
+        "unigram",
+        60,
+        sampling={"max_frames_per_unit": 0.5, "stop_threshold": 1.0},
+    )
     tts = TextToSpeech.from_folder(folder)
     assert tts.speakers == [] and tts.units.kind == "unigram"
     text = utterances[0]["text"]

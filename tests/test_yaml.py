@@ -1,11 +1,10 @@
 """The YAML configurations: load, share the reference values, reject bad strides."""
 
 import pytest
+from conftest import load_config
 
 from jepa_tokenizer import JEPACodec
 from jepa_tokenizer.models.config import PACKAGE_CONFIGS
-
-from conftest import load_config
 
 
 @pytest.mark.parametrize("name", ["jepa_24k.yaml", "jepa_16k.yaml", "jepa_tiny.yaml"])

@@ -1,2 +1,1 @@
-"""Layer 6, applications: the ``jepa-tokenizer`` command line, the quickstart, the demo and the summary table.
-"""
+"""Layer 6, applications: the ``jepa-tokenizer`` command line, the quickstart, the demo and the summary table."""

@@ -147,8 +147,10 @@ def _eval_manifest(tokenizer, args) -> None:
     rate = tokenizer.sample_rate
     original = evaluate_system("original", utterances, rate, None, asr)["averages"]
     coded = evaluate_system("codec", utterances, rate, tokenizer_system(tokenizer), asr, args.save_wavs)["averages"]
-    print(f"{len(utterances)} utterances of {args.manifest}, {tokenizer.codec.tokens_per_second:g} tokens/s, "
-          f"{tokenizer.codec.bitrate:g} bit/s; WER by {asr.description}")
+    print(
+        f"{len(utterances)} utterances of {args.manifest}, {tokenizer.codec.tokens_per_second:g} tokens/s, "
+        f"{tokenizer.codec.bitrate:g} bit/s; WER by {asr.description}"
+    )
     print(f"{'WER (original)':>14}: {original['wer']:.2f}")
     for key, value in coded.items():
         print(f"{key:>14}: {value:.4f}")
@@ -168,7 +170,8 @@ def _eval_audio(tokenizer, args) -> None:
             recon = tokenizer.decode_batch(tokens, num_samples=wav.numel())[0].cpu()
             if args.chunk_seconds:
                 chunked = tokenizer.codec.encode_long(
-                    wav.to(tokenizer.device), max(1, round(args.chunk_seconds * rate)),
+                    wav.to(tokenizer.device),
+                    max(1, round(args.chunk_seconds * rate)),
                     round(args.context_seconds * rate),
                 )
                 agree += int((chunked == tokens[0]).sum())
@@ -176,10 +179,11 @@ def _eval_audio(tokenizer, args) -> None:
         rows.append(reconstruction_metrics(wav, recon, tokenizer.sample_rate))
     averages = average_metrics(rows)
     if total:
-        print(f"chunked tokens ({args.chunk_seconds:g} s chunks, {args.context_seconds:g} s context) "
-              f"equal to whole-file tokens: {100 * agree / total:.1f}%")
-    print(f"{len(files)} files, {tokenizer.codec.tokens_per_second:g} tokens/s, "
-          f"{tokenizer.codec.bitrate:g} bit/s")
+        print(
+            f"chunked tokens ({args.chunk_seconds:g} s chunks, {args.context_seconds:g} s context) "
+            f"equal to whole-file tokens: {100 * agree / total:.1f}%"
+        )
+    print(f"{len(files)} files, {tokenizer.codec.tokens_per_second:g} tokens/s, {tokenizer.codec.bitrate:g} bit/s")
     for key, value in averages.items():
         print(f"{key:>14}: {value:.4f}")
 
@@ -193,14 +197,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     enc.add_argument("input")
     enc.add_argument("output")
     enc.add_argument("--model", required=True, help="exported model folder")
-    enc.add_argument("--chunk-seconds", type=float, default=None,
-                     help="encode long files in chunks of this length (bounded memory)")
+    enc.add_argument(
+        "--chunk-seconds", type=float, default=None, help="encode long files in chunks of this length (bounded memory)"
+    )
     dec = sub.add_parser("decode", help="token file or folder -> wav")
     dec.add_argument("input")
     dec.add_argument("output")
     dec.add_argument("--model", help="model folder (default: the one recorded in the file)")
-    dec.add_argument("--chunk-frames", type=int, default=None,
-                     help="decode in chunks of this many frames (bounded memory, same audio)")
+    dec.add_argument(
+        "--chunk-frames",
+        type=int,
+        default=None,
+        help="decode in chunks of this many frames (bounded memory, same audio)",
+    )
     info = sub.add_parser("info", help="print a token file's header")
     info.add_argument("input")
     ev = sub.add_parser("eval", help="reconstruction metrics over audio; with --manifest also WER")
@@ -211,8 +220,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     ev.add_argument("--whisper-source", default="openai/whisper-small")
     ev.add_argument("--max-utterances", type=int, default=None)
     ev.add_argument("--save-wavs", default=None, help="folder for the reconstructions (with --manifest)")
-    ev.add_argument("--chunk-seconds", type=float, default=None,
-                    help="also report how often chunked tokens equal whole-file tokens")
+    ev.add_argument(
+        "--chunk-seconds", type=float, default=None, help="also report how often chunked tokens equal whole-file tokens"
+    )
     ev.add_argument("--context-seconds", type=float, default=4.0)
     syn = sub.add_parser("synthesize", help="text -> speech with an exported TTS folder")
     syn.add_argument("--model", required=True, help="exported TTS folder (recipes/LibriTTS/train_tts.py)")
@@ -224,8 +234,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     syn.add_argument("--top-k", type=int, default=None, help="sample among the k most likely levels")
     syn.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    commands = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info, "eval": cmd_eval,
-                "synthesize": cmd_synthesize}
+    commands = {
+        "encode": cmd_encode,
+        "decode": cmd_decode,
+        "info": cmd_info,
+        "eval": cmd_eval,
+        "synthesize": cmd_synthesize,
+    }
     try:
         commands[args.command](args)
     except ValueError as err:

@@ -21,16 +21,13 @@ from typing import Dict, List, Optional
 
 import torch
 
+from jepa_tokenizer.apps.summary import count_parameters
 from jepa_tokenizer.data.audio import load_audio, save_audio, speak
 from jepa_tokenizer.models.config import load_model_config
-from jepa_tokenizer.apps.summary import count_parameters
 
 __all__ = ["run_demo"]
 
-DEFAULT_TEXT = (
-    "The birch canoe slid on the smooth planks. "
-    "Glue the sheet to the dark blue background."
-)
+DEFAULT_TEXT = "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background."
 
 
 def run_demo(
@@ -66,12 +63,14 @@ def run_demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     hparams = load_model_config(config)
     codec = hparams["codec"].to(device).eval()
-    print(f"[1/4] codec from {config}: encoder {count_parameters(codec.encoder) / 1e6:.1f}M, "
-          f"decoder {count_parameters(codec.decoder) / 1e6:.1f}M parameters (random weights)")
+    print(
+        f"[1/4] codec from {config}: encoder {count_parameters(codec.encoder) / 1e6:.1f}M, "
+        f"decoder {count_parameters(codec.decoder) / 1e6:.1f}M parameters (random weights)"
+    )
 
     if wav_path is None:
         wav_path = speak(text, Path(tempfile.mkdtemp()) / "speech.wav", engine=engine)
-        print(f"[2/4] spoke with {engine}: \"{text}\"")
+        print(f'[2/4] spoke with {engine}: "{text}"')
     audio = load_audio(wav_path, codec.sample_rate)
     wav = audio.wav.unsqueeze(0).to(device)
     seconds = wav.shape[-1] / codec.sample_rate
@@ -85,21 +84,29 @@ def run_demo(
         start = time.perf_counter()
         recon = codec.decode(tokens, num_samples=wav.shape[-1])
         decode_s = time.perf_counter() - start
-    print(f"[3/4] encode: wav {tuple(wav.shape)} -> tokens {tuple(tokens.shape)} {tokens.dtype}, "
-          f"{encode_s:.2f} s ({seconds / encode_s:.1f}x real time)")
-    print(f"      {codec.frame_rate:g} frames/s x {codec.tokens_per_frame} tokens = "
-          f"{codec.tokens_per_second:g} tokens/s, vocabulary {codec.vocab_size}, "
-          f"{codec.bitrate:g} bit/s")
+    print(
+        f"[3/4] encode: wav {tuple(wav.shape)} -> tokens {tuple(tokens.shape)} {tokens.dtype}, "
+        f"{encode_s:.2f} s ({seconds / encode_s:.1f}x real time)"
+    )
+    print(
+        f"      {codec.frame_rate:g} frames/s x {codec.tokens_per_frame} tokens = "
+        f"{codec.tokens_per_second:g} tokens/s, vocabulary {codec.vocab_size}, "
+        f"{codec.bitrate:g} bit/s"
+    )
     print(f"      first frame: {tokens[0, 0].tolist()}")
-    print(f"[4/4] decode: tokens -> wav {tuple(recon.shape)}, {decode_s:.2f} s "
-          f"({seconds / decode_s:.1f}x real time); length matches input: "
-          f"{recon.shape[-1] == wav.shape[-1]}")
+    print(
+        f"[4/4] decode: tokens -> wav {tuple(recon.shape)}, {decode_s:.2f} s "
+        f"({seconds / decode_s:.1f}x real time); length matches input: "
+        f"{recon.shape[-1] == wav.shape[-1]}"
+    )
     save_audio(out_dir / "reconstruction.wav", recon[0], codec.sample_rate)
     (out_dir / "tokens.txt").write_text(
         "\n".join(" ".join(str(t) for t in frame) for frame in tokens[0].tolist()) + "\n"
     )
-    print(f"      wrote {out_dir}/original.wav, reconstruction.wav, tokens.txt "
-          "(untrained weights: the reconstruction is not speech yet)")
+    print(
+        f"      wrote {out_dir}/original.wav, reconstruction.wav, tokens.txt "
+        "(untrained weights: the reconstruction is not speech yet)"
+    )
     return {
         "tokens_shape": tuple(tokens.shape),
         "num_samples": wav.shape[-1],

@@ -46,13 +46,13 @@ from typing import Dict, List, Optional
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from jepa_tokenizer.models.config import resolve_config_path
 from jepa_tokenizer.evaluation.evaluate import (
     evaluate_system,
     load_manifest,
     tokenizer_system,
     write_utterance_table,
 )
+from jepa_tokenizer.models.config import resolve_config_path
 from jepa_tokenizer.training.experiment import RECIPES, load_recipe, recipe_argv
 
 __all__ = ["Quickstart", "main"]
@@ -111,7 +111,7 @@ class Quickstart:
 
     def minutes_left(self, from_stage: str) -> float:
         """Estimate of the wall time left, from the start of ``from_stage``."""
-        later = STAGES[STAGES.index(from_stage):]
+        later = STAGES[STAGES.index(from_stage) :]
         share = sum(self.config[f"{s}_share"] for s in later if not self._done(s))
         rest = 1.0 - sum(self.config[f"{s}_share"] for s in STAGES)
         return self.config["minutes"] * (share + rest)
@@ -165,10 +165,14 @@ class Quickstart:
         """Runs one training stage through its recipe (skipped when done)."""
         if self._done(stage):
             info = self.state[stage]
-            print(f"{self._label(stage)} {TITLES[stage]}: done before ({info['steps']} steps, {info['minutes']:.1f} min)")
+            print(
+                f"{self._label(stage)} {TITLES[stage]}: done before ({info['steps']} steps, {info['minutes']:.1f} min)"
+            )
             return
-        print(f"{self._label(stage)} {TITLES[stage]}: budget {self.budget_minutes(stage):.1f} min, "
-              f"about {self.minutes_left(stage):.1f} min left in total")
+        print(
+            f"{self._label(stage)} {TITLES[stage]}: budget {self.budget_minutes(stage):.1f} min, "
+            f"about {self.minutes_left(stage):.1f} min left in total"
+        )
         kind, recipe = RECIPE_OF[stage]
         hparams_file = str(resolve_config_path(self.config[f"{kind}_hparams"]))
         brain = load_recipe(recipe).main(recipe_argv(hparams_file, self._options(stage)))
@@ -180,8 +184,9 @@ class Quickstart:
             "train_log": str(Path(brain.hparams.train_log)),
         }
         if kind == "asr":
-            self.state[stage]["test"] = {split: {k: float(v) for k, v in stats.items()}
-                                         for split, stats in brain.test_results.items()}
+            self.state[stage]["test"] = {
+                split: {k: float(v) for k, v in stats.items()} for split, stats in brain.test_results.items()
+            }
         self._save_state()
 
     # ------------------------------------------------------------ evaluation
@@ -214,11 +219,13 @@ class Quickstart:
 
         systems = {
             "jepa": JEPATokenizer.from_hparams(
-                source=str(self.output / "model"), savedir=str(self.output / "model"),
+                source=str(self.output / "model"),
+                savedir=str(self.output / "model"),
                 run_opts={"device": self.config["device"]},
             ),
             "control": JEPATokenizer.from_hparams(
-                source=str(self.output / "control" / "model"), savedir=str(self.output / "control" / "model"),
+                source=str(self.output / "control" / "model"),
+                savedir=str(self.output / "control" / "model"),
                 run_opts={"device": self.config["device"]},
             ),
         }
@@ -231,7 +238,9 @@ class Quickstart:
             folder = self.output / "eval" / name.replace(" ", "_")
             utterances = load_manifest(manifest, rate, self.config["eval_max_utterances"])
             asr = self._asr(vocabulary)
-            print(f"[{len(STAGES) + 1}/{len(STAGES) + 1}] evaluating on {name}: {len(utterances)} utterances from {manifest} ({asr.description})")
+            print(
+                f"[{len(STAGES) + 1}/{len(STAGES) + 1}] evaluating on {name}: {len(utterances)} utterances from {manifest} ({asr.description})"
+            )
             rows = {"original": evaluate_system("original", utterances, rate, None, asr, folder / "wavs")}
             for system, tokenizer in systems.items():
                 with torch.no_grad():
@@ -258,13 +267,23 @@ class Quickstart:
 
         count = min(self.config["num_spectrograms"], len(utterances))
         grid = [[rows[system]["outputs"][i] for system in ("original", "jepa", "control")] for i in range(count)]
-        plot_spectrograms(grid, [u.id for u in utterances[:count]], ["original", "JEPA codec", "control"], rate,
-                          folder / "spectrograms.png")
+        plot_spectrograms(
+            grid,
+            [u.id for u in utterances[:count]],
+            ["original", "JEPA codec", "control"],
+            rate,
+            folder / "spectrograms.png",
+        )
         with torch.no_grad():
             out = jepa.codec.encoder(utterances[0].wav.unsqueeze(0).to(jepa.device), return_gates=True)
         if out.gates:
-            plot_daam_gates(utterances[0].wav, [g[0] for g in out.gates], rate, folder / "daam_gates.png",
-                            f"DAAM gates of the Stage-1 encoder, {utterances[0].id}")
+            plot_daam_gates(
+                utterances[0].wav,
+                [g[0] for g in out.gates],
+                rate,
+                folder / "daam_gates.png",
+                f"DAAM gates of the Stage-1 encoder, {utterances[0].id}",
+            )
 
     # ---------------------------------------------------------------- report
     def plot_curves(self) -> List[Path]:
@@ -273,14 +292,29 @@ class Quickstart:
 
         pictures = []
         pretrain = self.state["pretrain"]["train_log"]
-        pictures.append(Path(plot_curves([pretrain], ["Stage 1"], ["train loss", "valid loss"],
-                                         str(self.output / "curves_pretrain.png"),
-                                         title="Stage 1: masked-prediction loss")))
+        pictures.append(
+            Path(
+                plot_curves(
+                    [pretrain],
+                    ["Stage 1"],
+                    ["train loss", "valid loss"],
+                    str(self.output / "curves_pretrain.png"),
+                    title="Stage 1: masked-prediction loss",
+                )
+            )
+        )
         logs = [self.state["codec"]["train_log"], self.state["control"]["train_log"]]
-        pictures.append(Path(plot_curves(logs, ["Stage-1 encoder", "untrained encoder"],
-                                         ["train G_loss", "valid G_loss"],
-                                         str(self.output / "curves_codec.png"),
-                                         title="Stage 2: generator loss (spectral + waveform)")))
+        pictures.append(
+            Path(
+                plot_curves(
+                    logs,
+                    ["Stage-1 encoder", "untrained encoder"],
+                    ["train G_loss", "valid G_loss"],
+                    str(self.output / "curves_codec.png"),
+                    title="Stage 2: generator loss (spectral + waveform)",
+                )
+            )
+        )
         return pictures
 
     @functools.cached_property
@@ -313,10 +347,16 @@ class Quickstart:
             info = self.state[stage]
             lines.append(f"| {TITLES[stage]} | {info['steps']} | {info['minutes']:.1f} |")
         lines += ["", "![Stage 1](curves_pretrain.png)", "", "![Stage 2](curves_codec.png)", ""]
-        lines += ["## Downstream ASR on the tokens", "",
-                  f"CTC on characters over each codec's tokens ({c['asr_hparams']}: per-frame token embeddings, "
-                  "x16 temporal upsampling, BiLSTM), trained on the training voices, tested on the test voices "
-                  "(the checkpoint with the lowest validation WER; beam search).", "", self.asr_table(), ""]
+        lines += [
+            "## Downstream ASR on the tokens",
+            "",
+            f"CTC on characters over each codec's tokens ({c['asr_hparams']}: per-frame token embeddings, "
+            "x16 temporal upsampling, BiLSTM), trained on the training voices, tested on the test voices "
+            "(the checkpoint with the lowest validation WER; beam search).",
+            "",
+            self.asr_table(),
+            "",
+        ]
         for name, result in self.state["evaluation"].items():
             folder = "eval/" + name.replace(" ", "_")
             lines += [
@@ -343,8 +383,10 @@ class Quickstart:
         for stage in ("asr_jepa", "asr_control"):
             info = self.state[stage]
             for split, stats in info["test"].items():
-                lines.append(f"| {NAMES[stage[4:]]} | {split} | {stats['WER']:.1f} | {stats['CER']:.1f} "
-                             f"| {info['steps']} | {info['minutes']:.1f} |")
+                lines.append(
+                    f"| {NAMES[stage[4:]]} | {split} | {stats['WER']:.1f} | {stats['CER']:.1f} "
+                    f"| {info['steps']} | {info['minutes']:.1f} |"
+                )
         return "\n".join(lines)
 
     def run(self) -> Path:
@@ -365,8 +407,11 @@ class Quickstart:
         return report
 
 
-NAMES = {"original": "original audio (reference)", "jepa": "JEPA codec (Stage 1 + 2)",
-         "control": "control (untrained encoder)"}
+NAMES = {
+    "original": "original audio (reference)",
+    "jepa": "JEPA codec (Stage 1 + 2)",
+    "control": "control (untrained encoder)",
+}
 
 
 def report_table(rows: Dict[str, Dict[str, float]], codec=None) -> str:
@@ -384,8 +429,10 @@ def report_table(rows: Dict[str, Dict[str, float]], codec=None) -> str:
     def cell(value, fmt):
         return "—" if value is None else format(value, fmt)
 
-    lines = ["| system | tokens/s | bit/s | vocabulary | STOI | PESQ-WB | mel dist. | WER % |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| system | tokens/s | bit/s | vocabulary | STOI | PESQ-WB | mel dist. | WER % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for system, m in rows.items():
         coded = codec is not None and system != "original"
         lines.append(
@@ -412,8 +459,9 @@ def _overrides(pairs: List[str]) -> Dict[str, object]:
 
 def main(argv: Optional[List[str]] = None) -> Path:
     """Command-line entry point; returns the report's path."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--config", default="hparams/quickstart.yaml", help="quickstart YAML")
     parser.add_argument("--minutes", type=float, help="wall-clock budget (default: the YAML's)")
     parser.add_argument("--device", help="torch device, e.g. cpu or cuda:0")
@@ -422,13 +470,19 @@ def main(argv: Optional[List[str]] = None) -> Path:
     parser.add_argument("--eval-manifest", help="CSV (ID, wav, wrd) of extra speech to evaluate on")
     args, rest = parser.parse_known_args(argv)
     overrides = _overrides(rest)
-    for key, name in (("minutes", "minutes"), ("device", "device"), ("output", "output_folder"),
-                      ("data_folder", "data_folder")):
+    for key, name in (
+        ("minutes", "minutes"),
+        ("device", "device"),
+        ("output", "output_folder"),
+        ("data_folder", "data_folder"),
+    ):
         if getattr(args, key) is not None:
             overrides[name] = getattr(args, key)
     if not RECIPES.is_dir():  # a plain install has the library, not the recipes the stages run
-        raise SystemExit(f"error: the quickstart runs the recipes of a clone ({RECIPES} is missing): "
-                         "run `make quickstart` from a clone of the repository")
+        raise SystemExit(
+            f"error: the quickstart runs the recipes of a clone ({RECIPES} is missing): "
+            "run `make quickstart` from a clone of the repository"
+        )
     try:
         config_path = resolve_config_path(args.config)
     except FileNotFoundError as err:

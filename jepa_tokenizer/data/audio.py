@@ -133,9 +133,7 @@ def speak(
     if engine not in SPEECH_ENGINES:
         raise ValueError(f"speak: engine must be one of {SPEECH_ENGINES}; got {engine!r}")
     if shutil.which(engine) is None:
-        raise RuntimeError(
-            f"{engine} is not installed; on Debian/Ubuntu: apt-get install -y {engine}"
-        )
+        raise RuntimeError(f"{engine} is not installed; on Debian/Ubuntu: apt-get install -y {engine}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if speed <= 0:

@@ -77,8 +77,7 @@ def extract_features(
         existing = json.loads(info_file.read_text())
         if existing != info:
             raise ValueError(
-                f"{folder} holds features of another tokenizer or kind: {existing} (now: {info}); "
-                "use another folder"
+                f"{folder} holds features of another tokenizer or kind: {existing} (now: {info}); use another folder"
             )
     elif rank == 0:  # renamed into place: the other ranks check it at the same moment
         partial = folder / ".info.json.partial"

@@ -60,8 +60,14 @@ class TextUnits:
                 corpus = self.folder / "spm_train.txt"
                 corpus.write_text("\n".join(texts) + "\n", encoding="utf-8")
                 spm.SentencePieceTrainer.train(
-                    input=str(corpus), model_prefix=str(model.with_suffix("")), vocab_size=vocab_size,
-                    model_type=kind, character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0,
+                    input=str(corpus),
+                    model_prefix=str(model.with_suffix("")),
+                    vocab_size=vocab_size,
+                    model_type=kind,
+                    character_coverage=1.0,
+                    bos_id=-1,
+                    eos_id=-1,
+                    unk_id=0,
                     hard_vocab_limit=False,
                 )
             self.sp = spm.SentencePieceProcessor(model_file=str(model))

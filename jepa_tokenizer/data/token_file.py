@@ -88,8 +88,7 @@ def save_tokens(path: Union[str, Path], tokens: torch.Tensor, header: Dict[str, 
         raise ValueError(f"tokens have {tokens.shape[1]} per frame, the header says {header['tokens_per_frame']}")
     values = tokens.detach().cpu().numpy()
     kind = "uint16" if values.size == 0 or (values.min() >= 0 and values.max() < 2**16) else "int32"
-    header = {**header, "num_frames": int(tokens.shape[0]), "tokens_per_frame": int(tokens.shape[1]),
-              "dtype": kind}
+    header = {**header, "num_frames": int(tokens.shape[0]), "tokens_per_frame": int(tokens.shape[1]), "dtype": kind}
     blob = json.dumps(header, sort_keys=True).encode()
     body = _PREFIX.pack(MAGIC, VERSION, len(blob)) + blob + values.astype(_DTYPES[kind]).tobytes()
     path = Path(path)
@@ -117,9 +116,7 @@ def load_tokens(path: Union[str, Path]) -> TokenFile:
         raise ValueError(f"{path} is corrupt: unreadable header ({err})") from err
     end = start + frames * per_frame * dtype.itemsize
     if len(data) != end + _CRC.size:
-        raise ValueError(
-            f"{path} is truncated or has trailing bytes: {len(data)} bytes, expected {end + _CRC.size}"
-        )
+        raise ValueError(f"{path} is truncated or has trailing bytes: {len(data)} bytes, expected {end + _CRC.size}")
     (stored,) = _CRC.unpack_from(data, end)
     if zlib.crc32(data[:end]) != stored:
         raise ValueError(f"{path} is corrupt (checksum mismatch)")

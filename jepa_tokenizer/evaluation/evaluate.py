@@ -32,9 +32,7 @@ class Utterance(NamedTuple):
     text: str
 
 
-def load_manifest(
-    path: Union[str, Path], sample_rate: int, max_utterances: Optional[int] = None
-) -> List[Utterance]:
+def load_manifest(path: Union[str, Path], sample_rate: int, max_utterances: Optional[int] = None) -> List[Utterance]:
     """Utterances of a CSV manifest with the columns ``ID``, ``wav`` and
     ``wrd`` (a LibriSpeech-recipe manifest, or any folder of speech described
     that way); relative ``wav`` paths are relative to the CSV's folder.

@@ -242,9 +242,7 @@ class PocketSphinxASR:
         try:
             from pocketsphinx import Decoder
         except ImportError as error:
-            raise ImportError(
-                "PocketSphinxASR needs pocketsphinx: pip install jepa-tokenizer[metrics]"
-            ) from error
+            raise ImportError("PocketSphinxASR needs pocketsphinx: pip install jepa-tokenizer[metrics]") from error
         options = {"samprate": self.sample_rate, "loglevel": "FATAL"}
         self._folder = None
         if vocabulary_texts is not None:

@@ -80,8 +80,15 @@ def plot_spectrograms(
         for c, mel in enumerate(mels):
             axis = axes[r][c]
             seconds = mel.shape[1] * 160 / sample_rate
-            axis.imshow(mel.numpy(), origin="lower", aspect="auto", vmin=low, vmax=high,
-                        extent=(0, seconds, 0, mel.shape[0]), cmap="magma")
+            axis.imshow(
+                mel.numpy(),
+                origin="lower",
+                aspect="auto",
+                vmin=low,
+                vmax=high,
+                extent=(0, seconds, 0, mel.shape[0]),
+                cmap="magma",
+            )
             axis.set_title(f"{label}: {column_labels[c]}", fontsize=9)
             axis.set_xlabel("s", fontsize=8)
             axis.set_ylabel("mel bin", fontsize=8)

@@ -13,9 +13,9 @@ from torch.nn import functional as F
 
 from jepa_tokenizer.models.decoder import HiFiGANDecoder
 from jepa_tokenizer.models.encoder import JEPAEncoder
+from jepa_tokenizer.nn.validation import check_relative_lengths, relative_to_absolute
 from jepa_tokenizer.quantization.fsq import FSQ
 from jepa_tokenizer.quantization.packing import MixedRadixPacker
-from jepa_tokenizer.nn.validation import check_relative_lengths, relative_to_absolute
 
 __all__ = ["CodecOutput", "JEPACodec"]
 
@@ -91,19 +91,15 @@ class JEPACodec(nn.Module):
         super().__init__()
         if quantizer.dim != encoder.code_dim:
             raise ValueError(
-                f"JEPACodec: the quantizer has {quantizer.dim} dimensions but the "
-                f"encoder outputs {encoder.code_dim}"
+                f"JEPACodec: the quantizer has {quantizer.dim} dimensions but the encoder outputs {encoder.code_dim}"
             )
         if packer.num_digits != quantizer.dim:
             raise ValueError(
-                f"JEPACodec: the packer takes {packer.num_digits} digits but the "
-                f"quantizer makes {quantizer.dim}"
+                f"JEPACodec: the packer takes {packer.num_digits} digits but the quantizer makes {quantizer.dim}"
             )
         packer_radices = packer.radix_table.flatten()[: packer.num_digits].tolist()
         if packer_radices != quantizer.radices:
-            raise ValueError(
-                "JEPACodec: the packer's radices differ from the quantizer's levels"
-            )
+            raise ValueError("JEPACodec: the packer's radices differ from the quantizer's levels")
         if decoder.hop_length != encoder.hop_length:
             raise ValueError(
                 f"JEPACodec: the decoder upsamples by {decoder.hop_length} "
@@ -207,9 +203,7 @@ class JEPACodec(nn.Module):
         """
         if not isinstance(tokens, torch.Tensor) or tokens.dim() != 3:
             shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
-            raise ValueError(
-                f"tokens must have shape [batch, frames, {self.tokens_per_frame}]; got {shape}"
-            )
+            raise ValueError(f"tokens must have shape [batch, frames, {self.tokens_per_frame}]; got {shape}")
         if tokens.shape[0] == 0 or tokens.shape[1] == 0:
             raise ValueError(f"tokens are empty: shape {tuple(tokens.shape)}")
         digits = self.packer.unpack(tokens)
@@ -224,8 +218,7 @@ class JEPACodec(nn.Module):
         if num_samples is not None:
             if num_samples < 1 or num_samples > wav.shape[-1]:
                 raise ValueError(
-                    f"num_samples must be in [1, {wav.shape[-1]}] for "
-                    f"{tokens.shape[1]} frames; got {num_samples}"
+                    f"num_samples must be in [1, {wav.shape[-1]}] for {tokens.shape[1]} frames; got {num_samples}"
                 )
             wav = wav[:, :num_samples]
         return wav
@@ -241,10 +234,14 @@ class JEPACodec(nn.Module):
             jump /= up.stride[0]
             field += (up.kernel_size[0] - 1) * jump
             # the stacks of an MRF block run side by side: the widest counts
-            field += max(
-                sum((c.kernel_size[0] - 1) * c.dilation[0] for c in (*stack.convs1, *stack.convs2))
-                for stack in mrf.stacks
-            ) / 2 * jump
+            field += (
+                max(
+                    sum((c.kernel_size[0] - 1) * c.dilation[0] for c in (*stack.convs1, *stack.convs2))
+                    for stack in mrf.stacks
+                )
+                / 2
+                * jump
+            )
         field += (dec.conv_out.kernel_size[0] - 1) / 2 * jump
         return math.ceil(field) + 1
 

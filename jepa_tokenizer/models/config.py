@@ -69,9 +69,7 @@ def resolve_config_path(path: Union[str, Path]) -> Path:
     )
 
 
-def load_model_config(
-    path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None
-) -> Dict[str, Any]:
+def load_model_config(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Loads a model YAML (a dict with ``encoder``, ``predictor``, ``codec``...).
 
     Example

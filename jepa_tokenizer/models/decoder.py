@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
-from jepa_tokenizer.nn.activations import SnakeBeta
 from jepa_tokenizer.models.encoder import same_padding
+from jepa_tokenizer.nn.activations import SnakeBeta
 from jepa_tokenizer.nn.validation import steps_mask
 
 __all__ = ["MRFBlock", "HiFiGANDecoder"]
@@ -89,9 +89,7 @@ class MRFBlock(nn.Module):
         weight_norm: bool = True,
     ):
         super().__init__()
-        self.stacks = nn.ModuleList(
-            MRFResBlock(channels, k, dilations, weight_norm) for k in kernel_sizes
-        )
+        self.stacks = nn.ModuleList(MRFResBlock(channels, k, dilations, weight_norm) for k in kernel_sizes)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``[B, C, T]`` -> ``[B, C, T]``; ``mask`` (``[B, 1, T]``) zeroes padding."""
@@ -179,9 +177,7 @@ class HiFiGANDecoder(nn.Module):
                     weight_norm,
                 )
             )
-            self.mrfs.append(
-                MRFBlock(channels[i + 1], resblock_kernel_sizes, resblock_dilations, weight_norm)
-            )
+            self.mrfs.append(MRFBlock(channels[i + 1], resblock_kernel_sizes, resblock_dilations, weight_norm))
         self.act_out = SnakeBeta(channels[-1])
         self.conv_out = _norm(
             nn.Conv1d(channels[-1], 1, output_kernel_size, padding=same_padding(output_kernel_size)),

@@ -146,9 +146,7 @@ class CodecDiscriminator(nn.Module):
         super().__init__()
         period_channels = [_scaled(c, width, 4) for c in (32, 128, 512, 1024, 1024)]
         self.periods = nn.ModuleList(PeriodDiscriminator(p, period_channels) for p in periods)
-        self.scales = nn.ModuleList(
-            ScaleDiscriminator(width, use_spectral_norm=(i == 0)) for i in range(num_scales)
-        )
+        self.scales = nn.ModuleList(ScaleDiscriminator(width, use_spectral_norm=(i == 0)) for i in range(num_scales))
         self.pool = nn.AvgPool1d(4, 2, padding=2)
 
     def forward(self, x: torch.Tensor) -> Output:

@@ -17,8 +17,8 @@ from jepa_tokenizer.nn.daam import DAAMGate
 from jepa_tokenizer.nn.validation import (
     check_relative_lengths,
     check_waveform,
-    steps_mask,
     relative_to_absolute,
+    steps_mask,
 )
 
 __all__ = ["ResidualUnit", "EncoderBlock", "EncoderOutput", "JEPAEncoder"]
@@ -61,9 +61,7 @@ class ResidualUnit(nn.Module):
             padding=same_padding(kernel_size, dilation),
         )
         self.act2 = SnakeBeta(channels)
-        self.conv2 = nn.Conv1d(
-            channels, channels, kernel_size, padding=same_padding(kernel_size)
-        )
+        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=same_padding(kernel_size))
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``x``: ``[B, C, T]``; ``mask``: ``[B, 1, T]`` (1 on real frames)."""
@@ -126,9 +124,7 @@ class EncoderBlock(nn.Module):
         self.stride = stride
         self.down = nn.Conv1d(in_channels, out_channels, 2 * stride, stride=stride)
         self.act = SnakeBeta(out_channels)
-        self.units = nn.ModuleList(
-            ResidualUnit(out_channels, kernel_size, d) for d in dilations
-        )
+        self.units = nn.ModuleList(ResidualUnit(out_channels, kernel_size, d) for d in dilations)
         self.gate = (
             DAAMGate(
                 out_channels,
@@ -280,9 +276,7 @@ class JEPAEncoder(nn.Module):
         self.hop_length = hop
         self.code_dim = code_dim
         self.strides = list(strides)
-        self.stem = nn.Conv1d(
-            1, channels[0], stem_kernel_size, padding=same_padding(stem_kernel_size)
-        )
+        self.stem = nn.Conv1d(1, channels[0], stem_kernel_size, padding=same_padding(stem_kernel_size))
         self.blocks = nn.ModuleList(
             EncoderBlock(
                 channels[i],
@@ -416,8 +410,7 @@ class JEPAEncoder(nn.Module):
             expected = (wav.shape[0], self.num_frames(wav.shape[-1]))
             if tuple(frame_mask.shape) != expected:
                 raise ValueError(
-                    f"frame_mask must have shape {expected} "
-                    f"[batch, frames]; got {tuple(frame_mask.shape)}"
+                    f"frame_mask must have shape {expected} [batch, frames]; got {tuple(frame_mask.shape)}"
                 )
         x, counts, gates = self.stem_forward(wav, lengths, return_gates, frame_mask)
         x = x.transpose(1, 2)  # [B, N, D]

@@ -112,9 +112,7 @@ class JEPAPredictor(nn.Module):
             ``[B, N, D]`` predictions (the loss uses the masked frames).
         """
         if mask.shape != context.shape[:2]:
-            raise ValueError(
-                f"mask must have shape {tuple(context.shape[:2])}; got {tuple(mask.shape)}"
-            )
+            raise ValueError(f"mask must have shape {tuple(context.shape[:2])}; got {tuple(mask.shape)}")
         hide = mask.to(context.device, torch.bool).unsqueeze(-1)
         x = torch.where(hide, self.mask_token.to(context.dtype), context)
         valid = None

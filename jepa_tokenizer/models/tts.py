@@ -138,7 +138,9 @@ class TokenTTS(nn.Module):
             return kind(d_model, nhead, d_ffn, dropout, batch_first=True, norm_first=True)
 
         self.text_encoder = nn.TransformerEncoder(
-            layer(nn.TransformerEncoderLayer), num_encoder_layers, norm=nn.LayerNorm(d_model),
+            layer(nn.TransformerEncoderLayer),
+            num_encoder_layers,
+            norm=nn.LayerNorm(d_model),
             enable_nested_tensor=False,
         )
         self.frame_decoder = nn.TransformerDecoder(
@@ -187,8 +189,12 @@ class TokenTTS(nn.Module):
             x = x + speaker
         causal = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool, device=x.device).triu(1)
         return self.frame_decoder(
-            x, memory, tgt_mask=causal, tgt_is_causal=True,
-            tgt_key_padding_mask=frame_padding, memory_key_padding_mask=memory_padding,
+            x,
+            memory,
+            tgt_mask=causal,
+            tgt_is_causal=True,
+            tgt_key_padding_mask=frame_padding,
+            memory_key_padding_mask=memory_padding,
         )
 
     def _heads(self, states: torch.Tensor) -> TTSOutput:
@@ -281,13 +287,16 @@ def tts_loss(
     batch, frames, num_digits, levels = output.digit_logits.shape
     log_probs = torch.log_softmax(output.digit_logits, dim=-1)
     nll = sb.nnet.losses.nll_loss(
-        log_probs.reshape(batch, frames * num_digits, levels), digits.reshape(batch, -1),
+        log_probs.reshape(batch, frames * num_digits, levels),
+        digits.reshape(batch, -1),
         length=frame_lens,
     )
     last = _absolute(frame_lens, frames) - 1
     stop_targets = nn.functional.one_hot(last, frames).float()
     stop = sb.nnet.losses.bce_loss(
-        output.stop_logits, stop_targets, length=frame_lens,
+        output.stop_logits,
+        stop_targets,
+        length=frame_lens,
         pos_weight=torch.tensor(stop_pos_weight, device=output.stop_logits.device),
     )
     return nll + stop_weight * stop, nll, stop

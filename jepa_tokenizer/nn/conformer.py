@@ -88,10 +88,7 @@ class ConformerStack(nn.Module):
     ):
         super().__init__()
         if d_model % 2 or d_model % nhead:
-            raise ValueError(
-                f"ConformerStack: d_model ({d_model}) must be even and divisible "
-                f"by nhead ({nhead})"
-            )
+            raise ValueError(f"ConformerStack: d_model ({d_model}) must be even and divisible by nhead ({nhead})")
         self.pos_enc = RelPosEncXL(d_model)
         self.layers = ConformerEncoder(
             num_layers=num_layers,
@@ -103,9 +100,7 @@ class ConformerStack(nn.Module):
             attention_type="RelPosMHAXL",
         )
         for layer in self.layers.layers:
-            layer.convolution_module = PaddingSafeConvolutionModule(
-                d_model, kernel_size=kernel_size, dropout=dropout
-            )
+            layer.convolution_module = PaddingSafeConvolutionModule(d_model, kernel_size=kernel_size, dropout=dropout)
 
     def forward(self, x: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Runs the stack; ``counts`` are the real frames per item (``[B]``)."""

@@ -81,10 +81,7 @@ class DAAMGate(nn.Module):
     ):
         super().__init__()
         if channels % num_heads != 0:
-            raise ValueError(
-                f"DAAMGate: channels ({channels}) must be divisible by "
-                f"num_heads ({num_heads})"
-            )
+            raise ValueError(f"DAAMGate: channels ({channels}) must be divisible by num_heads ({num_heads})")
         if num_gaussians < 1:
             raise ValueError(f"DAAMGate: num_gaussians must be >= 1; got {num_gaussians}")
         self.channels = channels
@@ -95,9 +92,7 @@ class DAAMGate(nn.Module):
         self.eps = eps
         self.proj = nn.Conv1d(channels, num_heads, kernel_size=1, groups=num_heads)
         self.mean_offset = nn.Parameter(torch.zeros(num_heads, num_gaussians))
-        self.log_scale = nn.Parameter(
-            torch.full((num_heads, num_gaussians), math.log(scale_init))
-        )
+        self.log_scale = nn.Parameter(torch.full((num_heads, num_gaussians), math.log(scale_init)))
         self.alpha = nn.Parameter(torch.full((num_heads,), float(alpha_init)))
 
     def scales(self) -> torch.Tensor:
@@ -158,14 +153,8 @@ class DAAMGate(nn.Module):
             centre = mu.unsqueeze(-1) + self.mean_offset.float().view(1, self.num_heads, 1, -1)
             denom = std.unsqueeze(-1) * scales.view(1, self.num_heads, 1, -1) + self.eps
             z = (attn.unsqueeze(-1) - centre) / denom  # [B, H, T, K]
-            log_p = (
-                -0.5 * z**2
-                - torch.log(scales).view(1, self.num_heads, 1, -1)
-                - 0.5 * math.log(2 * math.pi)
-            )
-            gate = torch.exp(
-                torch.logsumexp(log_p, dim=-1) - math.log(self.num_gaussians)
-            )  # [B, H, T]
+            log_p = -0.5 * z**2 - torch.log(scales).view(1, self.num_heads, 1, -1) - 0.5 * math.log(2 * math.pi)
+            gate = torch.exp(torch.logsumexp(log_p, dim=-1) - math.log(self.num_gaussians))  # [B, H, T]
             factor = 1.0 + self.alpha.float().view(1, -1, 1) * gate
             group = self.channels // self.num_heads
             factor = factor.repeat_interleave(group, dim=1)  # [B, C, T]

@@ -49,9 +49,7 @@ def check_waveform(wav: torch.Tensor, name: str = "wav") -> None:
             hint = f" Use {name}.squeeze(1) for a [batch, 1, time] tensor."
         elif wav.dim() == 3:
             hint = " Multi-channel audio must be downmixed to mono first."
-        raise ValueError(
-            f"{name} must have shape [batch, time]; got {tuple(wav.shape)}.{hint}"
-        )
+        raise ValueError(f"{name} must have shape [batch, time]; got {tuple(wav.shape)}.{hint}")
     if not wav.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor; got {wav.dtype}")
     if wav.shape[0] == 0 or wav.shape[1] == 0:
@@ -88,9 +86,7 @@ def check_relative_lengths(lens: Optional[torch.Tensor], batch: int) -> torch.Te
         return torch.ones(batch)
     lens = torch.as_tensor(lens, dtype=torch.float32)
     if lens.dim() != 1 or lens.shape[0] != batch:
-        raise ValueError(
-            f"relative lengths must have shape [{batch}]; got {tuple(lens.shape)}"
-        )
+        raise ValueError(f"relative lengths must have shape [{batch}]; got {tuple(lens.shape)}")
     if not ((lens > 0) & (lens <= 1 + 1e-6)).all():
         raise ValueError(f"relative lengths must lie in (0, 1]; got {lens}")
     return lens
@@ -155,8 +151,7 @@ def check_integer_codes(values: torch.Tensor, limits: torch.Tensor, kind: str) -
     count = limits.numel()
     if values.dim() == 0 or values.shape[-1] != count:
         raise ValueError(
-            f"{kind}s must have {count} entries per frame in the last dimension; "
-            f"got shape {tuple(values.shape)}"
+            f"{kind}s must have {count} entries per frame in the last dimension; got shape {tuple(values.shape)}"
         )
     limits = limits.to(values.device)
     bad = (values < 0) | (values >= limits)

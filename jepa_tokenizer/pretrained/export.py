@@ -50,9 +50,7 @@ def _find_values(tree: Any, keys) -> Optional[Dict[str, Any]]:
     return None
 
 
-def flat_model_yaml(
-    model_config: Union[str, Path], overrides: Optional[Dict[str, Any]] = None
-) -> str:
+def flat_model_yaml(model_config: Union[str, Path], overrides: Optional[Dict[str, Any]] = None) -> str:
     """The reference model file with every hyperparameter set to its value in
     ``model_config`` (with ``overrides``): one file, no includes.
 

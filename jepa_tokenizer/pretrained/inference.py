@@ -98,9 +98,7 @@ class JEPATokenizer(Pretrained):
             tokens = self.encode_batch(wav.unsqueeze(0))[0]
         else:
             rate = self.codec.frame_rate
-            tokens = self.codec.encode_long(
-                wav, max(1, round(chunk_seconds * rate)), round(context_seconds * rate)
-            )
+            tokens = self.codec.encode_long(wav, max(1, round(chunk_seconds * rate)), round(context_seconds * rate))
         return EncodedAudio(tokens.cpu(), audio.wav.numel(), audio.describe())
 
     def decode_to_file(
@@ -173,9 +171,7 @@ class JEPATokenizer(Pretrained):
         """``[B, N * K]`` -> ``[B, N, K]``; a length that is not whole frames is an error."""
         k = self.tokens_per_frame
         if flat.dim() != 2 or flat.shape[1] % k:
-            raise ValueError(
-                f"flat tokens must have shape [batch, frames * {k}]; got {tuple(flat.shape)}"
-            )
+            raise ValueError(f"flat tokens must have shape [batch, frames * {k}]; got {tuple(flat.shape)}")
         tokens = flat.reshape(flat.shape[0], -1, k)
         self.codec.packer.check_tokens(tokens)
         return tokens

@@ -66,8 +66,14 @@ def export_tts(
 ) -> Path:
     """Writes a ``TextToSpeech`` folder for ``model`` (built with
     ``model_arguments``), copying the text units and the codec folder."""
-    sampling = {"temperature": 0.7, "top_k": 0, "stop_threshold": 0.5, "min_frames": 1,
-                "max_frames_per_unit": 0.5, **(sampling or {})}
+    sampling = {
+        "temperature": 0.7,
+        "top_k": 0,
+        "stop_threshold": 0.5,
+        "min_frames": 1,
+        "max_frames_per_unit": 0.5,
+        **(sampling or {}),
+    }
     unknown = set(sampling) - set(SAMPLING_KEYS)
     if unknown:
         raise ValueError(f"unknown sampling keys {sorted(unknown)}; expected {list(SAMPLING_KEYS)}")
@@ -83,9 +89,12 @@ def export_tts(
         shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("spm_train.txt"))
     arguments = "\n".join(f"    {key}: {json.dumps(value)}" for key, value in model_arguments.items())
     text = _TEMPLATE.format(
-        text_units=text_units, sentencepiece_vocab_size=sentencepiece_vocab_size,
-        speakers=json.dumps(speakers), default_speaker=json.dumps(default_speaker),
-        model_arguments=arguments, **{key: json.dumps(value) for key, value in sampling.items()},
+        text_units=text_units,
+        sentencepiece_vocab_size=sentencepiece_vocab_size,
+        speakers=json.dumps(speakers),
+        default_speaker=json.dumps(default_speaker),
+        model_arguments=arguments,
+        **{key: json.dumps(value) for key, value in sampling.items()},
     )
     (folder / "hyperparams.yaml").write_text(text)
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / TTS_WEIGHTS_FILE)
@@ -117,8 +126,10 @@ class TextToSpeech(Pretrained):
         if not (folder / "hyperparams.yaml").is_file():
             raise FileNotFoundError(f"{folder} is not an exported TTS folder (no hyperparams.yaml)")
         return cls.from_hparams(
-            source=str(folder), savedir=tempfile.mkdtemp(prefix="jepa-tts-"),
-            overrides={"folder": str(folder)}, run_opts={"device": device},
+            source=str(folder),
+            savedir=tempfile.mkdtemp(prefix="jepa-tts-"),
+            overrides={"folder": str(folder)},
+            run_opts={"device": device},
         )
 
     @property
@@ -130,8 +141,9 @@ class TextToSpeech(Pretrained):
     def units(self) -> TextUnits:
         """The text units the model was trained on."""
         if getattr(self, "_units", None) is None:
-            self._units = TextUnits(Path(self.hparams.folder) / "units", [], self.hparams.text_units,
-                                    self.hparams.sentencepiece_vocab_size)
+            self._units = TextUnits(
+                Path(self.hparams.folder) / "units", [], self.hparams.text_units, self.hparams.sentencepiece_vocab_size
+            )
         return self._units
 
     @property
@@ -140,8 +152,9 @@ class TextToSpeech(Pretrained):
         if getattr(self, "_tokenizer", None) is None:
             from jepa_tokenizer.pretrained.tokenizers import JEPADASBTokenizer
 
-            self._tokenizer = JEPADASBTokenizer(source=str(Path(self.hparams.folder) / "codec"),
-                                                device=str(self.device))
+            self._tokenizer = JEPADASBTokenizer(
+                source=str(Path(self.hparams.folder) / "codec"), device=str(self.device)
+            )
         return self._tokenizer
 
     @property
@@ -178,7 +191,10 @@ class TextToSpeech(Pretrained):
 
     @torch.no_grad()
     def synthesize_tokens(
-        self, texts: Sequence[str], speakers: Optional[Sequence[Optional[str]]] = None, seed: Optional[int] = None,
+        self,
+        texts: Sequence[str],
+        speakers: Optional[Sequence[Optional[str]]] = None,
+        seed: Optional[int] = None,
         **sampling,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Tokens ``[B, N, K]`` of each text and its frame count ``[B]``."""
@@ -202,15 +218,22 @@ class TextToSpeech(Pretrained):
             torch.manual_seed(seed)
         self.model.eval()
         digits, counts = self.model.generate(
-            units.to(self.device), lens.to(self.device), self._speaker_indices(speakers, len(ids)),
-            max_frames=limit.to(self.device), min_frames=int(options["min_frames"]),
-            temperature=float(options["temperature"]), top_k=int(options["top_k"]),
+            units.to(self.device),
+            lens.to(self.device),
+            self._speaker_indices(speakers, len(ids)),
+            max_frames=limit.to(self.device),
+            min_frames=int(options["min_frames"]),
+            temperature=float(options["temperature"]),
+            top_k=int(options["top_k"]),
             stop_threshold=float(options["stop_threshold"]),
         )
         return self.tokenizer.codec.packer.pack(digits), counts
 
     def synthesize_batch(
-        self, texts: Sequence[str], speakers: Optional[Sequence[Optional[str]]] = None, seed: Optional[int] = None,
+        self,
+        texts: Sequence[str],
+        speakers: Optional[Sequence[Optional[str]]] = None,
+        seed: Optional[int] = None,
         **sampling,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Waveforms ``[B, T]`` (silence past each item's end) and their
@@ -219,14 +242,16 @@ class TextToSpeech(Pretrained):
         lens = counts.float() / tokens.shape[1]
         return self.tokenizer.tokens_to_sig(tokens, lens), lens.cpu()
 
-    def synthesize(self, text: str, speaker: Optional[str] = None, seed: Optional[int] = None,
-                   **sampling) -> torch.Tensor:
+    def synthesize(
+        self, text: str, speaker: Optional[str] = None, seed: Optional[int] = None, **sampling
+    ) -> torch.Tensor:
         """One waveform ``[T]`` at ``sample_rate``."""
         wavs, lens = self.synthesize_batch([text], [speaker], seed, **sampling)
         return wavs[0, : round(float(lens[0]) * wavs.shape[1])].cpu()
 
-    def synthesize_to_file(self, text: str, path: Union[str, Path], speaker: Optional[str] = None,
-                           seed: Optional[int] = None, **sampling) -> Path:
+    def synthesize_to_file(
+        self, text: str, path: Union[str, Path], speaker: Optional[str] = None, seed: Optional[int] = None, **sampling
+    ) -> Path:
         """Synthesizes ``text`` into an audio file."""
         save_audio(path, self.synthesize(text, speaker, seed, **sampling), self.sample_rate)
         return Path(path)

@@ -142,7 +142,8 @@ class JEPADASBTokenizer(DASBTokenizer):
             from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
             codec = JEPATokenizer.from_hparams(
-                source=str(source), savedir=tempfile.mkdtemp(prefix="jepa-tokenizer-"),
+                source=str(source),
+                savedir=tempfile.mkdtemp(prefix="jepa-tokenizer-"),
                 run_opts={"device": device},
             ).codec
         self.codec = codec.to(device).eval().requires_grad_(False)
@@ -322,8 +323,9 @@ class DACDASBTokenizer(DASBTokenizer):
         the sum of a frame's K rows is the quantized latent the decoder gets."""
         quantizers = self.model.quantizer.quantizers[: num_codebooks or self.num_codebooks]
         ids = torch.arange(self.vocab_size, device=next(self.model.parameters()).device)
-        return torch.cat([q.out_proj(q.embed_code(ids).transpose(0, 1).unsqueeze(0))[0].transpose(0, 1)
-                          for q in quantizers])
+        return torch.cat(
+            [q.out_proj(q.embed_code(ids).transpose(0, 1).unsqueeze(0))[0].transpose(0, 1) for q in quantizers]
+        )
 
 
 class SpeechTokenizerDASBTokenizer(DASBTokenizer):
@@ -437,8 +439,14 @@ class DiscreteSSLDASBTokenizer(DASBTokenizer):
         save_path = save_path or tempfile.mkdtemp()
         ssl = getattr(importlib.import_module(module), cls)(ssl_source, save_path, output_all_hiddens=True, freeze=True)
         self.layers = sorted(layers)  # DiscreteSSL orders a frame's tokens by layer
-        self.model = DiscreteSSL(save_path, ssl, kmeans_dataset=kmeans_dataset, vocoder_repo_id=vocoder_repo_id,
-                                 num_clusters=num_clusters, layers_num=self.layers)
+        self.model = DiscreteSSL(
+            save_path,
+            ssl,
+            kmeans_dataset=kmeans_dataset,
+            vocoder_repo_id=vocoder_repo_id,
+            num_clusters=num_clusters,
+            layers_num=self.layers,
+        )
         self.sample_rate = int(self.model.sample_rate)
         self.frame_rate = self.sample_rate / float(math.prod(ssl.model.config.conv_stride))
         self.vocab_size = int(num_clusters)

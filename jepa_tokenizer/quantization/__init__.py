@@ -1,2 +1,1 @@
-"""Layer 2, quantization: Finite Scalar Quantization and mixed-radix token packing. Imports only ``nn``.
-"""
+"""Layer 2, quantization: Finite Scalar Quantization and mixed-radix token packing. Imports only ``nn``."""

@@ -137,9 +137,7 @@ class FSQ(nn.Module):
     def forward(self, z: torch.Tensor) -> FSQOutput:
         """Quantizes ``z`` of shape ``[..., dim]``."""
         if z.shape[-1] != self.dim:
-            raise ValueError(
-                f"FSQ expects {self.dim} dimensions in the last axis; got {tuple(z.shape)}"
-            )
+            raise ValueError(f"FSQ expects {self.dim} dimensions in the last axis; got {tuple(z.shape)}")
         with torch.autocast(device_type=z.device.type, enabled=False):
             bounded = self._bound(z.float())
             digits = self._bounded_to_digits(bounded)

@@ -59,9 +59,7 @@ class MixedRadixPacker(nn.Module):
             radices = [radices] * num_digits
         radices = [int(r) for r in radices]
         if num_digits is not None and len(radices) != num_digits:
-            raise ValueError(
-                f"MixedRadixPacker: {len(radices)} radices given for num_digits={num_digits}"
-            )
+            raise ValueError(f"MixedRadixPacker: {len(radices)} radices given for num_digits={num_digits}")
         if not radices or min(radices) < 1:
             raise ValueError(f"MixedRadixPacker: radices must be >= 1; got {radices}")
         if group_size < 1:
@@ -70,13 +68,9 @@ class MixedRadixPacker(nn.Module):
         self.group_size = group_size
         groups = math.ceil(self.num_digits / group_size)
         padded = radices + [1] * (groups * group_size - self.num_digits)
-        largest = max(
-            math.prod(padded[g * group_size : (g + 1) * group_size]) for g in range(groups)
-        )
+        largest = max(math.prod(padded[g * group_size : (g + 1) * group_size]) for g in range(groups))
         if largest > 2**62:
-            raise ValueError(
-                f"MixedRadixPacker: a group's value range ({largest}) overflows int64"
-            )
+            raise ValueError(f"MixedRadixPacker: a group's value range ({largest}) overflows int64")
         table = torch.tensor(padded, dtype=torch.int64).view(groups, group_size)
         # place value of each digit: product of the radices after it in its group
         place = torch.ones_like(table)

@@ -62,9 +62,7 @@ def parse_arguments(argv: Optional[List[str]] = None):
     (speechbrain 1.1.2 leaves that Optional[int] option a string)."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     if isinstance(run_opts.get("optimizer_step_limit"), str):
-        run_opts = dataclasses.replace(
-            run_opts, optimizer_step_limit=int(run_opts.optimizer_step_limit)
-        )
+        run_opts = dataclasses.replace(run_opts, optimizer_step_limit=int(run_opts.optimizer_step_limit))
     return hparams_file, run_opts, overrides
 
 
@@ -203,8 +201,13 @@ class TrainingClock:
             return
         total = round(60 * self.budget_minutes)
         if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.label, unit="s", dynamic_ncols=True,
-                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{remaining} left{postfix}]")
+            self.bar = tqdm(
+                total=total,
+                desc=self.label,
+                unit="s",
+                dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{remaining} left{postfix}]",
+            )
         self.bar.n = min(total, self.seconds)
         self.bar.set_postfix(postfix, refresh=False)
         self.bar.refresh()

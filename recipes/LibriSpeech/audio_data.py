@@ -14,11 +14,11 @@ from typing import Dict, List, Optional, Tuple
 
 import speechbrain as sb
 import torch
+from librispeech_prepare import prepare_librispeech, prepare_unlabelled
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.dataio.sampler import DynamicBatchSampler
 
 from jepa_tokenizer.data.audio import load_audio
-from librispeech_prepare import prepare_librispeech, prepare_unlabelled
 
 __all__ = [
     "step_seed",
@@ -90,9 +90,7 @@ def merge_manifests(csvs: List[str], output: str, with_text: bool = False) -> st
 def prepare_manifests(hparams: dict) -> None:
     """Runs the prepare scripts and merges their CSVs into train / valid manifests."""
     splits = list(hparams["train_splits"]) + list(hparams["valid_splits"])
-    paths = prepare_librispeech(
-        hparams["data_folder"], hparams["save_folder"], splits, skip_prep=hparams["skip_prep"]
-    )
+    paths = prepare_librispeech(hparams["data_folder"], hparams["save_folder"], splits, skip_prep=hparams["skip_prep"])
     train = [paths[s] for s in hparams["train_splits"]]
     if hparams["unlabelled_folder"]:
         train.append(
@@ -131,8 +129,7 @@ def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemData
         )
         if len(dataset) == 0:
             raise ValueError(
-                f"no {name} utterance is at least {hparams['min_duration']} s long "
-                f"({hparams[f'{name}_csv']})"
+                f"no {name} utterance is at least {hparams['min_duration']} s long ({hparams[f'{name}_csv']})"
             )
         sb.dataio.dataset.add_dynamic_item([dataset], make_pipeline(name == "train"))
         sb.dataio.dataset.set_output_keys([dataset], ["id", "sig"])

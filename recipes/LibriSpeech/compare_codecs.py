@@ -25,11 +25,11 @@ from typing import Dict, List, Optional
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from jepa_tokenizer.models.config import resolve_config_path
 from jepa_tokenizer.evaluation.evaluate import evaluate_system, load_manifest
 from jepa_tokenizer.evaluation.metrics import make_asr
-from jepa_tokenizer.training.train_log import parse_train_log
+from jepa_tokenizer.models.config import resolve_config_path
 from jepa_tokenizer.training.experiment import load_recipe, parse_arguments, recipe_argv
+from jepa_tokenizer.training.train_log import parse_train_log
 
 __all__ = ["compare", "markdown_table", "main"]
 
@@ -96,9 +96,11 @@ def markdown_table(results: List[Dict[str, object]]) -> str:
     def cell(value, fmt):
         return "—" if value is None else format(value, fmt)
 
-    lines = ["| tokenizer | test split | frames/s | tokens/s | bit/s | ASR WER % | ASR CER % | resynth. STOI "
-             "| resynth. PESQ-WB | resynth. mel dist. | resynth. WER % | ASR s/epoch |",
-             "|" + "---|" * 12]
+    lines = [
+        "| tokenizer | test split | frames/s | tokens/s | bit/s | ASR WER % | ASR CER % | resynth. STOI "
+        "| resynth. PESQ-WB | resynth. mel dist. | resynth. WER % | ASR s/epoch |",
+        "|" + "---|" * 12,
+    ]
     for row in results:
         resynth = row.get("resynthesis") or {}
         for split, stats in row["test"].items():

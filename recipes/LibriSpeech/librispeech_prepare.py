@@ -127,12 +127,14 @@ def prepare_librispeech(
         if not split_folder.is_dir():
             available = sorted(p.name for p in data_folder.iterdir() if p.is_dir())
             raise FileNotFoundError(
-                f"Split folder not found: {split_folder} "
-                f"(folders in {data_folder}: {', '.join(available) or 'none'})"
+                f"Split folder not found: {split_folder} (folders in {data_folder}: {', '.join(available) or 'none'})"
             )
     write_labelled_manifests(
-        save_folder / LABELLED_OPTIONS_FILE, options, manifests,
-        lambda split: _labelled_rows(data_folder / split), "LibriSpeech",
+        save_folder / LABELLED_OPTIONS_FILE,
+        options,
+        manifests,
+        lambda split: _labelled_rows(data_folder / split),
+        "LibriSpeech",
     )
     return manifests
 
@@ -226,17 +228,13 @@ def prepare_unlabelled(
 
     files = _find_audio(data_folder, exts)
     if not files:
-        raise ValueError(
-            f"No audio files with extension {', '.join(exts)} found under {data_folder}"
-        )
+        raise ValueError(f"No audio files with extension {', '.join(exts)} found under {data_folder}")
     entries: Dict[str, Tuple[Path, str]] = {}
     for path in files:
         relative = path.relative_to(data_folder)
         utt_id = "-".join(relative.with_suffix("").parts)
         if utt_id in entries:
-            raise ValueError(
-                f"Two audio files map to the same ID {utt_id!r}: {entries[utt_id][0]} and {path}"
-            )
+            raise ValueError(f"Two audio files map to the same ID {utt_id!r}: {entries[utt_id][0]} and {path}")
         spk_id = relative.parts[0] if len(relative.parts) > 1 else "unknown"
         entries[utt_id] = (path, spk_id)
 
@@ -260,9 +258,7 @@ def _labelled_rows(split_folder: Path) -> List[List[str]]:
     """Pairs the audio and transcripts of one split; returns the sorted rows."""
     audio = _find_audio(split_folder, LIBRISPEECH_EXTENSIONS)
     if not audio:
-        raise ValueError(
-            f"No audio files ({', '.join(LIBRISPEECH_EXTENSIONS)}) found under {split_folder}"
-        )
+        raise ValueError(f"No audio files ({', '.join(LIBRISPEECH_EXTENSIONS)}) found under {split_folder}")
     audio_by_chapter: Dict[Path, Dict[str, Path]] = {}
     for path in audio:
         chapter = audio_by_chapter.setdefault(path.parent, {})
@@ -287,15 +283,12 @@ def _labelled_rows(split_folder: Path) -> List[List[str]]:
         for transcript in transcript_files:
             for utt_id, text in _read_transcript(transcript):
                 if utt_id in words:
-                    raise ValueError(
-                        f"Utterance {utt_id} transcribed twice: in {words[utt_id][1]} and {transcript}"
-                    )
+                    raise ValueError(f"Utterance {utt_id} transcribed twice: in {words[utt_id][1]} and {transcript}")
                 words[utt_id] = (text, transcript)
         for utt_id, path in sorted(chapter_audio.items()):
             if utt_id not in words:
                 raise ValueError(
-                    f"Audio file {path} has no transcript line in "
-                    f"{', '.join(str(t) for t in transcript_files)}"
+                    f"Audio file {path} has no transcript line in {', '.join(str(t) for t in transcript_files)}"
                 )
         for utt_id, (text, transcript) in sorted(words.items()):
             if utt_id not in chapter_audio:
@@ -329,8 +322,7 @@ def _read_transcript(path: Path) -> List[Tuple[str, str]]:
             fields = line.split(maxsplit=1)
             if len(fields) != 2:
                 raise ValueError(
-                    f"Malformed transcript line {number} of {path}: {line!r} "
-                    "(expected '<utterance-id> WORDS')"
+                    f"Malformed transcript line {number} of {path}: {line!r} (expected '<utterance-id> WORDS')"
                 )
             pairs.append((fields[0], " ".join(fields[1].split())))
     return pairs
@@ -385,11 +377,7 @@ def _measure(entries: Iterable[Tuple[str, Path, List[str]]], what: str) -> List[
 
 def _find_audio(folder: Path, extensions: Sequence[str]) -> List[Path]:
     """Every file under ``folder`` whose lower-cased suffix is in ``extensions``."""
-    return sorted(
-        path
-        for path in folder.rglob("*")
-        if path.suffix.lower() in extensions and path.is_file()
-    )
+    return sorted(path for path in folder.rglob("*") if path.suffix.lower() in extensions and path.is_file())
 
 
 def _check_data_folder(data_folder: PathLike) -> Path:
@@ -461,13 +449,13 @@ def _write_json(path: Path, content: dict) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command-line entry point; prints the manifest paths."""
-    parser = argparse.ArgumentParser(
-        description="Write SpeechBrain CSV manifests for LibriSpeech (or any audio tree)."
-    )
+    parser = argparse.ArgumentParser(description="Write SpeechBrain CSV manifests for LibriSpeech (or any audio tree).")
     parser.add_argument("data_folder", help="LibriSpeech root (or the audio tree with --unlabelled)")
     parser.add_argument("save_folder", help="where the CSV manifests are written")
     parser.add_argument("--splits", nargs="+", help="LibriSpeech split folders, e.g. train-clean-100 dev-clean")
-    parser.add_argument("--unlabelled", metavar="NAME", help="write an unlabelled manifest NAME.csv of every audio file")
+    parser.add_argument(
+        "--unlabelled", metavar="NAME", help="write an unlabelled manifest NAME.csv of every audio file"
+    )
     parser.add_argument(
         "--extensions", nargs="+", default=list(AUDIO_EXTENSIONS), help="audio extensions for --unlabelled"
     )

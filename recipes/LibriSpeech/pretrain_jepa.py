@@ -28,8 +28,8 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
 from jepa_tokenizer.nn.validation import relative_to_absolute
+from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import (  # noqa: E402
@@ -42,6 +42,7 @@ from audio_data import (  # noqa: E402
 )
 
 logger = logging.getLogger(__name__)
+
 
 class JEPABrain(sb.Brain):
     """JEPA pretraining: context encoder + predictor, EMA target encoder."""
@@ -65,9 +66,7 @@ class JEPABrain(sb.Brain):
 
     def _generator(self, stage, stream: int) -> torch.Generator:
         if stage == sb.Stage.TRAIN:
-            seed = step_seed(
-                self.hparams.seed, self.optimizer_step, self.process_rank, stream, self.micro_batch
-            )
+            seed = step_seed(self.hparams.seed, self.optimizer_step, self.process_rank, stream, self.micro_batch)
         else:
             seed = step_seed(self.hparams.valid_mask_seed, self.step, 0, stream)
         return torch.Generator().manual_seed(seed)
@@ -191,9 +190,7 @@ def main(argv: Optional[List[str]] = None) -> JEPABrain:
     target = copy.deepcopy(encoder)
     hparams["ema"].init_target(target, encoder)
     hparams["target_encoder"] = target
-    hparams["checkpointer"].add_recoverables(
-        {"encoder": encoder, "predictor": predictor, "target_encoder": target}
-    )
+    hparams["checkpointer"].add_recoverables({"encoder": encoder, "predictor": predictor, "target_encoder": target})
     brain = JEPABrain(
         modules={"encoder": encoder, "predictor": predictor},
         opt_class=hparams["opt_class"],

@@ -92,8 +92,10 @@ class ASRBrain(TimeBudgetBrain):
         if stage == sb.Stage.TEST and self.hparams.test_beam_size:
             units = self.hparams.text_encoder
             self.beam_searcher = sb.decoders.ctc.CTCBeamSearcher(
-                blank_index=self.hparams.blank_index, vocab_list=units.vocab_list,
-                space_token=units.space_token, beam_size=self.hparams.test_beam_size,
+                blank_index=self.hparams.blank_index,
+                vocab_list=units.vocab_list,
+                space_token=units.space_token,
+                beam_size=self.hparams.test_beam_size,
             )
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
@@ -103,7 +105,9 @@ class ASRBrain(TimeBudgetBrain):
             logger.warning(
                 "%.1f%% of the %s utterances have fewer frames than text units after upsampling "
                 "(x%d): CTC cannot learn from them; raise upsample_factor",
-                stats["unfit_percent"], stage.name.lower(), self.hparams.upsample_factor,
+                stats["unfit_percent"],
+                stage.name.lower(),
+                self.hparams.upsample_factor,
             )
         if stage == sb.Stage.TRAIN:
             stats["seconds"] = time.monotonic() - self.stage_started  # training time of the epoch
@@ -153,8 +157,9 @@ def dataio_prepare(hparams, manifests: Dict[str, str]) -> Dict[str, DynamicItemD
 
     with open(manifests["train"], newline="", encoding="utf-8") as stream:
         texts = [row["wrd"] for row in csv.DictReader(stream)]
-    run_on_main(TextUnits, args=[hparams["save_folder"], texts, hparams["text_units"],
-                                 hparams["sentencepiece_vocab_size"]])
+    run_on_main(
+        TextUnits, args=[hparams["save_folder"], texts, hparams["text_units"], hparams["sentencepiece_vocab_size"]]
+    )
     units = hparams["text_encoder"] = TextUnits(
         hparams["save_folder"], texts, hparams["text_units"], hparams["sentencepiece_vocab_size"]
     )
@@ -217,13 +222,26 @@ def main(argv: Optional[List[str]] = None) -> ASRBrain:
     datasets = dataio_prepare(hparams, manifests)
     modules = build_modules(hparams, hparams["text_encoder"])
     hparams["checkpointer"].add_recoverables(modules)
-    brain = ASRBrain(modules=modules, opt_class=hparams["opt_class"], hparams=hparams,
-                     run_opts=run_opts, checkpointer=hparams["checkpointer"])
-    loader = {"batch_size": hparams["batch_size"], "num_workers": hparams["num_workers"],
-              "shuffle": hparams["sorting"] == "random"}
+    brain = ASRBrain(
+        modules=modules,
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    loader = {
+        "batch_size": hparams["batch_size"],
+        "num_workers": hparams["num_workers"],
+        "shuffle": hparams["sorting"] == "random",
+    }
     valid_loader = {"batch_size": hparams["valid_batch_size"], "num_workers": hparams["num_workers"]}
-    brain.fit(hparams["epoch_counter"], datasets["train"], datasets["valid"],
-              train_loader_kwargs=loader, valid_loader_kwargs=valid_loader)
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=loader,
+        valid_loader_kwargs=valid_loader,
+    )
     hparams["clock"].close()
     # testing recovers the best checkpoint, clock included: keep the training time now
     brain.fit_seconds = hparams["clock"].seconds

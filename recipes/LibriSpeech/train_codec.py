@@ -30,10 +30,10 @@ import torch
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.audio import save_audio
-from jepa_tokenizer.pretrained.export import export_codec
 from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics
-from jepa_tokenizer.training.experiment import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
 from jepa_tokenizer.nn.validation import relative_to_absolute, steps_mask
+from jepa_tokenizer.pretrained.export import export_codec
+from jepa_tokenizer.training.experiment import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from audio_data import (  # noqa: E402
@@ -200,9 +200,7 @@ def build_codec(hparams: dict):
             f"({hparams['model_config']}) runs at {codec.sample_rate}; set --sample_rate {codec.sample_rate}"
         )
     if hparams["pretrained_encoder"]:
-        loaded = load_encoder_weights(
-            codec.encoder, hparams["pretrained_encoder"], hparams["pretrained_encoder_key"]
-        )
+        loaded = load_encoder_weights(codec.encoder, hparams["pretrained_encoder"], hparams["pretrained_encoder_key"])
         logger.info("Stage-1 encoder loaded from %s", loaded)
     elif hparams["freeze_encoder"]:
         logger.warning("No pretrained encoder: the encoder is random and frozen (a control run).")

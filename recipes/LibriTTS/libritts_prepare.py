@@ -79,11 +79,18 @@ def prepare_libritts(
         prepare_librispeech(data_folder, save_folder, others)
     if not libritts:
         return manifests
-    options = {"mode": "libritts", "version": MANIFEST_VERSION, "data_folder": str(data_folder),
-               "splits": sorted(libritts)}
+    options = {
+        "mode": "libritts",
+        "version": MANIFEST_VERSION,
+        "data_folder": str(data_folder),
+        "splits": sorted(libritts),
+    }
     write_labelled_manifests(
-        save_folder / OPTIONS_FILE, options, {s: manifests[s] for s in libritts},
-        lambda split: _libritts_rows(data_folder / split), "LibriTTS",
+        save_folder / OPTIONS_FILE,
+        options,
+        {s: manifests[s] for s in libritts},
+        lambda split: _libritts_rows(data_folder / split),
+        "LibriTTS",
     )
     return manifests
 
@@ -98,8 +105,9 @@ def _libritts_rows(split_folder: Path) -> List[List[str]]:
     texts = {p.name[: -len(LIBRITTS_TEXT_SUFFIX)]: p for p in sorted(split_folder.rglob("*" + LIBRITTS_TEXT_SUFFIX))}
     for utt_id in sorted(set(wavs) ^ set(texts)):
         missing = "text" if utt_id in wavs else "audio"
-        raise ValueError(f"{utt_id} in {split_folder} has no {missing} file "
-                         f"({(wavs.get(utt_id) or texts[utt_id]).parent})")
+        raise ValueError(
+            f"{utt_id} in {split_folder} has no {missing} file ({(wavs.get(utt_id) or texts[utt_id]).parent})"
+        )
     entries = []
     for utt_id, wav in wavs.items():
         text = " ".join(texts[utt_id].read_text(encoding="utf-8").split())

@@ -39,8 +39,8 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
 from jepa_tokenizer.data.text import TextUnits
-from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment, unwrap
 from jepa_tokenizer.models.tts import tts_loss
+from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment, unwrap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LibriSpeech"))
@@ -64,8 +64,9 @@ class TTSBrain(TimeBudgetBrain):
     def compute_objectives(self, predictions, batch, stage):
         """Digit NLL + weighted stop BCE; digit accuracy outside training."""
         digits, frame_lens = batch.digits
-        loss, nll, stop = tts_loss(predictions, digits, frame_lens, self.hparams.stop_weight,
-                                   self.hparams.stop_pos_weight)
+        loss, nll, stop = tts_loss(
+            predictions, digits, frame_lens, self.hparams.stop_weight, self.hparams.stop_pos_weight
+        )
         self.parts["digit_nll"] += float(nll.detach())
         self.parts["stop_bce"] += float(stop.detach())
         self.parts["batches"] += 1
@@ -84,8 +85,11 @@ class TTSBrain(TimeBudgetBrain):
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs; anneals the learning rate and checkpoints on validation loss."""
         count = max(1, self.parts["batches"])
-        stats = {"loss": stage_loss, "digit_nll": self.parts["digit_nll"] / count,
-                 "stop_bce": self.parts["stop_bce"] / count}
+        stats = {
+            "loss": stage_loss,
+            "digit_nll": self.parts["digit_nll"] / count,
+            "stop_bce": self.parts["stop_bce"] / count,
+        }
         if self.parts["digits"]:
             stats["digit_accuracy"] = 100 * self.parts["correct"] / self.parts["digits"]
         if stage == sb.Stage.TRAIN:
@@ -95,7 +99,8 @@ class TTSBrain(TimeBudgetBrain):
             sb.nnet.schedulers.update_learning_rate(self.optimizer, new_lr)
             self.hparams.train_logger.log_stats(
                 stats_meta={"epoch": epoch, "lr": old_lr, "steps": self.optimizer_step},
-                train_stats=self.train_stats, valid_stats=stats,
+                train_stats=self.train_stats,
+                valid_stats=stats,
             )
             self.checkpointer.save_and_keep_only(meta={"loss": stage_loss}, min_keys=["loss"])
         else:
@@ -176,9 +181,14 @@ def export(hparams, model, speakers: List[str]) -> Path:
     from jepa_tokenizer.pretrained.synthesis import SAMPLING_KEYS, export_tts
 
     return export_tts(
-        unwrap(model), hparams["model_folder"], hparams["model_arguments"],
-        Path(hparams["save_folder"]) / "units", hparams["codec_folder"], hparams["text_units"],
-        hparams["sentencepiece_vocab_size"], speakers,
+        unwrap(model),
+        hparams["model_folder"],
+        hparams["model_arguments"],
+        Path(hparams["save_folder"]) / "units",
+        hparams["codec_folder"],
+        hparams["text_units"],
+        hparams["sentencepiece_vocab_size"],
+        speakers,
         None if hparams["default_speaker"] is None else str(hparams["default_speaker"]),
         {key: hparams[key] for key in SAMPLING_KEYS},
     )
@@ -202,8 +212,9 @@ def digit_baselines(datasets) -> Dict[str, float]:
     return {"majority_level": 100 * same / total, "previous_frame": 100 * previous / total}
 
 
-def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str,
-                       token_stats: Optional[Dict[str, float]] = None) -> Dict[str, Dict[str, float]]:
+def evaluate_synthesis(
+    hparams, manifests: Dict[str, str], device: str, token_stats: Optional[Dict[str, float]] = None
+) -> Dict[str, Dict[str, float]]:
     """Synthesizes the test sentences and judges them, the original
     recordings and their codec resynthesis with one ASR; writes the report."""
     from jepa_tokenizer.evaluation.evaluate import Utterance, evaluate_system, load_manifest, write_utterance_table
@@ -231,8 +242,12 @@ def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str,
     }
     rows = []
     for index, utt in enumerate(utterances):
-        row = {"ID": utt.id, "reference": utt.text, "seconds": utt.wav.numel() / rate,
-               "tts_seconds": synthesized[index].wav.numel() / rate}
+        row = {
+            "ID": utt.id,
+            "reference": utt.text,
+            "seconds": utt.wav.numel() / rate,
+            "tts_seconds": synthesized[index].wav.numel() / rate,
+        }
         for name, result in systems.items():
             row[f"{name}_hypothesis"] = result["utterances"][index].get("hypothesis")
         rows.append(row)
@@ -244,29 +259,41 @@ def evaluate_synthesis(hparams, manifests: Dict[str, str], device: str,
     examples = range(min(hparams["report_examples"], len(utterances)))
     picture = plot_spectrograms(
         [[utterances[i].wav, systems["codec"]["outputs"][i], synthesized[i].wav] for i in examples],
-        [utterances[i].id for i in examples], ["original", "codec resynthesis", "TTS"], rate,
+        [utterances[i].id for i in examples],
+        ["original", "codec resynthesis", "TTS"],
+        rate,
         report / "spectrograms.png",
     )
     lines = [
-        "# TTS on tokens: report", "",
+        "# TTS on tokens: report",
+        "",
         f"Codec: {hparams['codec_folder']} ({tok.tokens_per_second:g} tokens/s, {tok.bitrate:g} bit/s). "
         f"{len(utterances)} test sentences (held out), synthesized in the voice "
         f"{tts.hparams.default_speaker or '(no speaker table)'} with temperature {hparams['temperature']}, "
-        f"top-k {hparams['top_k']}, seed {hparams['eval_seed']}. WER by {asr.description}.", "",
-        "| audio | WER % |", "|---|---|",
+        f"top-k {hparams['top_k']}, seed {hparams['eval_seed']}. WER by {asr.description}.",
+        "",
+        "| audio | WER % |",
+        "|---|---|",
         f"| original recordings | {results['original']['wer']:.1f} |",
         f"| codec resynthesis of the recordings | {results['codec']['wer']:.1f} |",
-        f"| TTS (text -> tokens -> codec decoder) | {results['tts']['wer']:.1f} |", "",
-        f"Synthesized duration / recorded duration: {results['tts']['duration_ratio']:.2f} on average.", "",
+        f"| TTS (text -> tokens -> codec decoder) | {results['tts']['wer']:.1f} |",
+        "",
+        f"Synthesized duration / recorded duration: {results['tts']['duration_ratio']:.2f} on average.",
+        "",
         "Digit accuracy on the test set (%): "
         + ", ".join(f"{key.replace('_', ' ')} {value:.1f}" for key, value in (token_stats or {}).items()),
-        "(teacher-forced model against two predictors that ignore the text).", "",
-        f"![spectrograms]({picture.name})", "",
-        "| utterance | reference | TTS hypothesis | wavs |", "|---|---|---|---|",
+        "(teacher-forced model against two predictors that ignore the text).",
+        "",
+        f"![spectrograms]({picture.name})",
+        "",
+        "| utterance | reference | TTS hypothesis | wavs |",
+        "|---|---|---|---|",
     ]
     for i in examples:
-        lines.append(f"| {utterances[i].id} | {utterances[i].text} | {rows[i]['tts_hypothesis']} | "
-                     f"[codec](wavs/{utterances[i].id}_codec.wav), [TTS](wavs/{utterances[i].id}_tts.wav) |")
+        lines.append(
+            f"| {utterances[i].id} | {utterances[i].text} | {rows[i]['tts_hypothesis']} | "
+            f"[codec](wavs/{utterances[i].id}_codec.wav), [TTS](wavs/{utterances[i].id}_tts.wav) |"
+        )
     (report / "report.md").write_text("\n".join(lines) + "\n")
     return results
 
@@ -282,18 +309,34 @@ def main(argv: Optional[List[str]] = None) -> TTSBrain:
     speakers = speaker_table(hparams, manifests)
     datasets = dataio_prepare(hparams, manifests, speakers)
     codec = hparams["tokenizer"].codec
-    sizes = {"num_units": len(hparams["text_encoder"]), "levels": codec.quantizer.radices,
-             "num_speakers": len(speakers)}
+    sizes = {
+        "num_units": len(hparams["text_encoder"]),
+        "levels": codec.quantizer.radices,
+        "num_speakers": len(speakers),
+    }
     model = hparams["model"](**sizes)
     hparams["model_arguments"] = {**hparams["model"].keywords, **sizes}  # for the export
     hparams["checkpointer"].add_recoverables({"model": model})
-    brain = TTSBrain(modules={"model": model}, opt_class=hparams["opt_class"], hparams=hparams,
-                     run_opts=run_opts, checkpointer=hparams["checkpointer"])
-    loader = {"batch_size": hparams["batch_size"], "num_workers": hparams["num_workers"],
-              "shuffle": hparams["sorting"] == "random"}
+    brain = TTSBrain(
+        modules={"model": model},
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    loader = {
+        "batch_size": hparams["batch_size"],
+        "num_workers": hparams["num_workers"],
+        "shuffle": hparams["sorting"] == "random",
+    }
     valid_loader = {"batch_size": hparams["valid_batch_size"], "num_workers": hparams["num_workers"]}
-    brain.fit(hparams["epoch_counter"], datasets["train"], datasets["valid"],
-              train_loader_kwargs=loader, valid_loader_kwargs=valid_loader)
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=loader,
+        valid_loader_kwargs=valid_loader,
+    )
     hparams["clock"].close()
     brain.fit_seconds = hparams["clock"].seconds  # testing recovers the clock too
     brain.evaluate(datasets["test"], min_key="loss", test_loader_kwargs=valid_loader)  # loads the best model
