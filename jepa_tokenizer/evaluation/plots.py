@@ -13,6 +13,8 @@ from typing import List, Sequence, Union
 import torch
 import torchaudio
 
+from jepa_tokenizer.nn.lengths import ceil_div
+
 __all__ = ["log_mel", "plot_spectrograms", "plot_daam_gates"]
 
 
@@ -127,7 +129,7 @@ def plot_daam_gates(
     for index, (axis, gate) in enumerate(zip(axes[1:], gates)):
         gate = gate.detach().float().cpu()
         steps = gate.shape[-1]
-        window = max(1, -(-steps // max_points))
+        window = max(1, ceil_div(steps, max_points))
         padded = torch.nn.functional.pad(gate, (0, -steps % window), value=float("nan"))
         windows = padded.reshape(gate.shape[0], -1, window)
         times = (torch.arange(windows.shape[1]) + 0.5) * window * seconds / steps

@@ -4,7 +4,6 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-import math
 from typing import NamedTuple, Optional
 
 import torch
@@ -13,7 +12,8 @@ from torch.nn import functional as F
 
 from jepa_tokenizer.models.decoder import HiFiGANDecoder
 from jepa_tokenizer.models.encoder import JEPAEncoder
-from jepa_tokenizer.nn.validation import check_relative_lengths, relative_to_absolute
+from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
+from jepa_tokenizer.nn.validation import check_relative_lengths
 from jepa_tokenizer.quantization.fsq import FSQ
 from jepa_tokenizer.quantization.packing import MixedRadixPacker
 
@@ -228,22 +228,7 @@ class JEPACodec(nn.Module):
         """Frames on each side that decoding one frame depends on (the
         decoder's receptive field): decoding in chunks with at least this
         much context reproduces whole-file decoding."""
-        dec = self.decoder
-        field, jump = (dec.conv_in.kernel_size[0] - 1) / 2, 1.0  # in frames, one side
-        for up, mrf in zip(dec.ups, dec.mrfs):
-            jump /= up.stride[0]
-            field += (up.kernel_size[0] - 1) * jump
-            # the stacks of an MRF block run side by side: the widest counts
-            field += (
-                max(
-                    sum((c.kernel_size[0] - 1) * c.dilation[0] for c in (*stack.convs1, *stack.convs2))
-                    for stack in mrf.stacks
-                )
-                / 2
-                * jump
-            )
-        field += (dec.conv_out.kernel_size[0] - 1) / 2 * jump
-        return math.ceil(field) + 1
+        return self.decoder.context_frames()
 
     @torch.no_grad()
     def encode_long(self, wav: torch.Tensor, chunk_frames: int, context_frames: int) -> torch.Tensor:
@@ -262,7 +247,7 @@ class JEPACodec(nn.Module):
         if chunk_frames < 1 or context_frames < 0:
             raise ValueError("chunk_frames must be >= 1 and context_frames >= 0")
         hop = self.hop_length
-        frames = -(-wav.numel() // hop)
+        frames = ceil_div(wav.numel(), hop)
         wav = F.pad(wav, (0, frames * hop - wav.numel()))
         pieces = []
         for start, end, left, right in _chunks(frames, chunk_frames, context_frames):

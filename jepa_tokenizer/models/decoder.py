@@ -17,7 +17,7 @@ from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
 from jepa_tokenizer.models.encoder import same_padding
 from jepa_tokenizer.nn.activations import SnakeBeta
-from jepa_tokenizer.nn.validation import steps_mask
+from jepa_tokenizer.nn.lengths import steps_mask
 
 __all__ = ["MRFBlock", "HiFiGANDecoder"]
 
@@ -183,6 +183,26 @@ class HiFiGANDecoder(nn.Module):
             nn.Conv1d(channels[-1], 1, output_kernel_size, padding=same_padding(output_kernel_size)),
             weight_norm,
         )
+
+    def context_frames(self) -> int:
+        """Frames on each side that decoding one frame depends on (the
+        receptive field, rounded up, plus one): chunked decoding with this much
+        context reproduces decoding the whole sequence."""
+        field, jump = (self.conv_in.kernel_size[0] - 1) / 2, 1.0  # in frames, one side
+        for up, mrf in zip(self.ups, self.mrfs):
+            jump /= up.stride[0]
+            field += (up.kernel_size[0] - 1) * jump
+            # the stacks of an MRF block run side by side: the widest counts
+            field += (
+                max(
+                    sum((c.kernel_size[0] - 1) * c.dilation[0] for c in (*stack.convs1, *stack.convs2))
+                    for stack in mrf.stacks
+                )
+                / 2
+                * jump
+            )
+        field += (self.conv_out.kernel_size[0] - 1) / 2 * jump
+        return math.ceil(field) + 1
 
     def forward(self, latents: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Decodes ``[B, N, D]`` latents.

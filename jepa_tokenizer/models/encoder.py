@@ -14,12 +14,8 @@ from torch.nn import functional as F
 from jepa_tokenizer.nn.activations import SnakeBeta
 from jepa_tokenizer.nn.conformer import ConformerStack
 from jepa_tokenizer.nn.daam import DAAMGate
-from jepa_tokenizer.nn.validation import (
-    check_relative_lengths,
-    check_waveform,
-    relative_to_absolute,
-    steps_mask,
-)
+from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute, steps_mask
+from jepa_tokenizer.nn.validation import check_relative_lengths, check_waveform
 
 __all__ = ["ResidualUnit", "EncoderBlock", "EncoderOutput", "JEPAEncoder"]
 
@@ -329,7 +325,7 @@ class JEPAEncoder(nn.Module):
 
     def num_frames(self, num_samples: int) -> int:
         """Frames produced for ``num_samples`` samples: ``ceil(T / hop)``."""
-        return -(-num_samples // self.hop_length)
+        return ceil_div(num_samples, self.hop_length)
 
     def stem_forward(
         self,
@@ -352,7 +348,7 @@ class JEPAEncoder(nn.Module):
         frames = self.num_frames(time)
         padded = frames * self.hop_length
         samples = relative_to_absolute(lengths, time)
-        counts = -(-samples // self.hop_length)  # real frames per item
+        counts = ceil_div(samples, self.hop_length)  # real frames per item
         x = F.pad(wav, (0, padded - time)).unsqueeze(1)
         # Each item's signal is its samples plus zeros up to a whole frame, as
         # it would be alone; the rest of the batch padding is masked out.

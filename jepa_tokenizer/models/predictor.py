@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from jepa_tokenizer.nn.conformer import ConformerStack
-from jepa_tokenizer.nn.validation import steps_mask
+from jepa_tokenizer.nn.lengths import steps_mask
 
 __all__ = ["JEPAPredictor"]
 

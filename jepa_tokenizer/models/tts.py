@@ -23,6 +23,8 @@ from speechbrain.dataio.dataio import length_to_mask
 from speechbrain.lobes.models.transformer.Transformer import PositionalEncoding
 from torch import nn
 
+from jepa_tokenizer.nn.lengths import relative_to_absolute
+
 __all__ = ["TTSOutput", "TokenTTS", "tts_loss", "sample_digits"]
 
 
@@ -31,11 +33,6 @@ class TTSOutput(NamedTuple):
 
     digit_logits: torch.Tensor  # [B, N, D, L]; levels a digit lacks are -inf
     stop_logits: torch.Tensor  # [B, N]
-
-
-def _absolute(lens: torch.Tensor, size: int) -> torch.Tensor:
-    """SpeechBrain relative lengths -> counts (at least 1)."""
-    return torch.round(lens * size).long().clamp(min=1, max=size)
 
 
 def sample_digits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
@@ -170,7 +167,7 @@ class TokenTTS(nn.Module):
             raise ValueError(f"units must be [batch, length>0]; got {tuple(units.shape)}")
         if units.min() < 0 or units.max() >= self.num_units:
             raise ValueError(f"text unit ids must be in [0, {self.num_units}); got [{units.min()}, {units.max()}]")
-        padding = ~length_to_mask(_absolute(unit_lens, units.shape[1]), units.shape[1]).bool()
+        padding = ~length_to_mask(relative_to_absolute(unit_lens, units.shape[1]), units.shape[1]).bool()
         x = self.text_embedding(units) * self.scale
         x = x + self.positions(x)
         speaker = self._speaker(speakers, units.shape[0])
@@ -221,7 +218,7 @@ class TokenTTS(nn.Module):
         if digits.dim() != 3 or digits.shape[-1] != self.num_digits:
             raise ValueError(f"digits must be [batch, frames, {self.num_digits}]; got {tuple(digits.shape)}")
         memory, memory_padding, speaker = self.encode_text(units, unit_lens, speakers)
-        frame_padding = ~length_to_mask(_absolute(frame_lens, digits.shape[1]), digits.shape[1]).bool()
+        frame_padding = ~length_to_mask(relative_to_absolute(frame_lens, digits.shape[1]), digits.shape[1]).bool()
         states = self._decode(self._inputs(digits), memory, memory_padding, speaker, frame_padding)
         return self._heads(states)
 
@@ -291,7 +288,7 @@ def tts_loss(
         digits.reshape(batch, -1),
         length=frame_lens,
     )
-    last = _absolute(frame_lens, frames) - 1
+    last = relative_to_absolute(frame_lens, frames) - 1
     stop_targets = nn.functional.one_hot(last, frames).float()
     stop = sb.nnet.losses.bce_loss(
         output.stop_logits,

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from jepa_tokenizer.nn.validation import steps_mask
+from jepa_tokenizer.nn.lengths import relative_to_absolute, steps_mask
 
 __all__ = ["DAAMGate"]
 
@@ -131,7 +131,7 @@ class DAAMGate(nn.Module):
         if lengths is None:
             counts = torch.full((batch,), time, device=x.device)
         elif lengths.is_floating_point():
-            counts = torch.round(lengths * time).long().clamp(min=1)
+            counts = relative_to_absolute(lengths, time)
         else:
             counts = lengths
         mask = steps_mask(counts.to(x.device), time)  # [B, 1, T]

@@ -1,4 +1,4 @@
-"""Input checks and length bookkeeping shared by every module.
+"""Input checks shared by every module (lengths are counted in ``lengths``).
 
 Lengths follow the SpeechBrain convention: a ``[B]`` tensor of *relative*
 lengths in ``(0, 1]``, the fraction of the padded time axis that is real.
@@ -10,13 +10,10 @@ Authors
 from typing import Optional
 
 import torch
-from speechbrain.dataio.dataio import length_to_mask
 
 __all__ = [
     "check_waveform",
     "check_relative_lengths",
-    "relative_to_absolute",
-    "steps_mask",
     "check_integer_codes",
 ]
 
@@ -90,34 +87,6 @@ def check_relative_lengths(lens: Optional[torch.Tensor], batch: int) -> torch.Te
     if not ((lens > 0) & (lens <= 1 + 1e-6)).all():
         raise ValueError(f"relative lengths must lie in (0, 1]; got {lens}")
     return lens
-
-
-def relative_to_absolute(lens: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Converts relative lengths to integer counts (rounded, at least 1).
-
-    Example
-    -------
-    >>> relative_to_absolute(torch.tensor([0.5, 1.0]), 10)
-    tensor([ 5, 10])
-    """
-    counts = torch.round(lens.float() * max_len).long()
-    return counts.clamp(min=1, max=max_len)
-
-
-def steps_mask(counts: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Float ``[B, 1, max_len]`` mask, 1 on the first ``counts[b]`` steps.
-
-    Built on SpeechBrain's ``length_to_mask``; shaped to multiply ``[B, C, T]``.
-
-    Example
-    -------
-    >>> steps_mask(torch.tensor([1, 3]), 3)
-    tensor([[[1., 0., 0.]],
-    <BLANKLINE>
-            [[1., 1., 1.]]])
-    """
-    mask = length_to_mask(counts, max_len=max_len, dtype=torch.float32)
-    return mask.unsqueeze(1)
 
 
 def check_integer_codes(values: torch.Tensor, limits: torch.Tensor, kind: str) -> None:

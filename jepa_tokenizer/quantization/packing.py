@@ -10,6 +10,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from jepa_tokenizer.nn.lengths import ceil_div
 from jepa_tokenizer.nn.validation import check_integer_codes
 
 __all__ = ["MixedRadixPacker"]
@@ -66,7 +67,7 @@ class MixedRadixPacker(nn.Module):
             raise ValueError(f"MixedRadixPacker: group_size must be >= 1; got {group_size}")
         self.num_digits = len(radices)
         self.group_size = group_size
-        groups = math.ceil(self.num_digits / group_size)
+        groups = ceil_div(self.num_digits, group_size)
         padded = radices + [1] * (groups * group_size - self.num_digits)
         largest = max(math.prod(padded[g * group_size : (g + 1) * group_size]) for g in range(groups))
         if largest > 2**62:

@@ -28,7 +28,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from jepa_tokenizer.nn.validation import relative_to_absolute
+from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
 from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -90,7 +90,7 @@ class JEPABrain(sb.Brain):
 
         frames = encoder.num_frames(wavs.shape[1])
         samples = relative_to_absolute(lens, wavs.shape[1])
-        counts = -(-samples // encoder.hop_length)
+        counts = ceil_div(samples, encoder.hop_length)
         mask = self.hparams.masker(counts.cpu(), frames, self._generator(stage, 1)).to(self.device)
 
         if self.hparams.leaky_context:

@@ -34,6 +34,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
 from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.nn.lengths import relative_to_absolute
 from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -62,8 +63,8 @@ class ASRBrain(TimeBudgetBrain):
         loss = sb.nnet.losses.ctc_loss(log_probs, units, lens, unit_lens, self.hparams.blank_index)
         # CTC needs a frame per label (more with repeats); PyTorch zeroes the
         # loss of utterances that cannot fit, so count them: they teach nothing
-        frames = torch.round(lens * log_probs.shape[1])
-        labels = torch.round(unit_lens * units.shape[1])
+        frames = relative_to_absolute(lens, log_probs.shape[1])
+        labels = relative_to_absolute(unit_lens, units.shape[1])
         self.too_short[0] += int((frames < labels).sum())
         self.too_short[1] += len(frames)
         if stage != sb.Stage.TRAIN:

@@ -31,7 +31,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.audio import save_audio
 from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics
-from jepa_tokenizer.nn.validation import relative_to_absolute, steps_mask
+from jepa_tokenizer.nn.lengths import relative_to_absolute, steps_mask
 from jepa_tokenizer.pretrained.export import export_codec
 from jepa_tokenizer.training.experiment import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
 

@@ -40,6 +40,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
 from jepa_tokenizer.data.text import TextUnits
 from jepa_tokenizer.models.tts import tts_loss
+from jepa_tokenizer.nn.lengths import relative_to_absolute
 from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment, unwrap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,7 +72,7 @@ class TTSBrain(TimeBudgetBrain):
         self.parts["stop_bce"] += float(stop.detach())
         self.parts["batches"] += 1
         if stage != sb.Stage.TRAIN:
-            frames = torch.round(frame_lens * digits.shape[1]).long()
+            frames = relative_to_absolute(frame_lens, digits.shape[1])
             real = sb.dataio.dataio.length_to_mask(frames, digits.shape[1]).bool()
             correct = (predictions.digit_logits.argmax(-1) == digits)[real]
             self.parts["correct"] += int(correct.sum())
