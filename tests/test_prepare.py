@@ -1,4 +1,5 @@
-"""LibriSpeech data preparation: manifests, skipping done work, clear errors."""
+"""Data preparation (jepa_tokenizer.data.manifests and the recipes' prepare
+scripts): manifests, skipping done work, clear errors, FLAC/WAV/Ogg Opus."""
 
 import csv
 import importlib.util
@@ -10,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+
+from jepa_tokenizer.data import manifests
 
 SCRIPT = Path(__file__).resolve().parents[1] / "recipes" / "LibriSpeech" / "librispeech_prepare.py"
 RATE = 16000
@@ -23,7 +26,8 @@ def _load_script():
     return module
 
 
-prep = _load_script()
+script = _load_script()  # the command line
+prep = manifests  # the routines it runs
 
 
 SHARED_MINI = Path(__file__).resolve().parents[2] / "shared" / "mini_librispeech"
@@ -106,7 +110,7 @@ def test_rerun_is_skipped_without_reading_audio(corpus, tmp_path, monkeypatch, c
     def must_not_read(path):
         raise AssertionError(f"audio re-read: {path}")
 
-    monkeypatch.setattr(prep, "_audio_duration", must_not_read)
+    monkeypatch.setattr(prep, "audio_duration", must_not_read)
     caplog.set_level(logging.INFO)
     again = prep.prepare_librispeech(str(corpus), str(save), ["test-clean", "dev-clean"])
     assert again == {"test-clean": first["test-clean"], "dev-clean": first["dev-clean"]}
@@ -116,13 +120,13 @@ def test_rerun_is_skipped_without_reading_audio(corpus, tmp_path, monkeypatch, c
 
 def _counting_reader(monkeypatch):
     calls = []
-    real = prep._audio_duration
+    real = prep.audio_duration
 
     def reader(path):
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(prep, "_audio_duration", reader)
+    monkeypatch.setattr(prep, "audio_duration", reader)
     return calls
 
 
@@ -282,7 +286,7 @@ def test_unlabelled_tree(tmp_path, monkeypatch, caplog):
     def must_not_read(path):
         raise AssertionError(f"audio re-read: {path}")
 
-    monkeypatch.setattr(prep, "_audio_duration", must_not_read)
+    monkeypatch.setattr(prep, "audio_duration", must_not_read)
     assert prep.prepare_unlabelled(tree, save, "small") == manifest  # skipped
     with pytest.raises(AssertionError, match="re-read"):  # other extensions: redone
         prep.prepare_unlabelled(tree, save, "small", extensions=["flac"])
@@ -308,14 +312,14 @@ def test_unlabelled_errors(tmp_path):
 
 def test_command_line(corpus, tmp_path, capsys):
     save = tmp_path / "save"
-    assert prep.main([str(corpus), str(save), "--splits", "dev-clean", "test-clean"]) == 0
+    assert script.main([str(corpus), str(save), "--splits", "dev-clean", "test-clean"]) == 0
     assert (save / "dev-clean.csv").is_file() and (save / "test-clean.csv").is_file()
-    assert prep.main([str(corpus / "dev-clean"), str(save), "--unlabelled", "dev_audio"]) == 0
+    assert script.main([str(corpus / "dev-clean"), str(save), "--unlabelled", "dev_audio"]) == 0
     _, rows = read_csv(save / "dev_audio.csv")
     assert [row[3] for row in rows] == ["1272", "84", "84"]
     assert "dev_audio.csv" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        prep.main([str(corpus), str(save)])  # neither --splits nor --unlabelled
+        script.main([str(corpus), str(save)])  # neither --splits nor --unlabelled
 
 
 def test_ogg_opus_speech_is_collected_measured_and_loaded(tmp_path):

@@ -46,6 +46,7 @@ from typing import Dict, List, Optional
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from jepa_tokenizer.data.manifests import merge_manifests, prepare_librispeech
 from jepa_tokenizer.evaluation.evaluate import (
     evaluate_system,
     load_manifest,
@@ -191,13 +192,12 @@ class Quickstart:
 
     # ------------------------------------------------------------ evaluation
     def _test_manifest(self) -> Path:
-        prepare = load_recipe("librispeech_prepare")
         folder = self.output / "eval" / "manifests"
-        paths = prepare.prepare_librispeech(self.config["data_folder"], str(folder), self.config["test_splits"])
+        paths = prepare_librispeech(self.config["data_folder"], str(folder), self.config["test_splits"])
         if len(paths) == 1:
             return Path(next(iter(paths.values())))
         merged = folder / "test.csv"
-        load_recipe("audio_data").merge_manifests(list(paths.values()), str(merged))
+        merge_manifests(list(paths.values()), str(merged))
         return merged
 
     def _asr(self, corpus_vocabulary: bool):

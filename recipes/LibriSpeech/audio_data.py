@@ -7,32 +7,27 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-import csv
 import zlib
-from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import speechbrain as sb
 import torch
-from librispeech_prepare import prepare_librispeech, prepare_unlabelled
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.dataio.sampler import DynamicBatchSampler
 
 from jepa_tokenizer.data.audio import load_audio
+from jepa_tokenizer.data.manifests import merge_manifests, prepare_librispeech, prepare_unlabelled
 
 __all__ = [
     "step_seed",
     "CropPlan",
     "start_training_epoch",
-    "merge_manifests",
     "prepare_manifests",
     "dataio_prepare",
     "loader_options",
     "fit_recipe",
     "log_recent_steps",
 ]
-
-MANIFEST_COLUMNS = ["ID", "duration", "wav", "spk_id"]
 
 
 def step_seed(*parts: int) -> int:
@@ -69,22 +64,6 @@ def start_training_epoch(hparams, epoch: int) -> None:
     hparams.crop_plan.epoch = epoch
     if hparams.train_batch_sampler is not None:
         hparams.train_batch_sampler.set_epoch(epoch)
-
-
-def merge_manifests(csvs: List[str], output: str, with_text: bool = False) -> str:
-    """Writes the rows of several manifests (audio columns, plus the
-    transcript with ``with_text``) into one CSV."""
-    columns = MANIFEST_COLUMNS + (["wrd"] if with_text else [])
-    rows = []
-    for path in csvs:
-        with open(path, newline="", encoding="utf-8") as stream:
-            rows += [{k: row[k] for k in columns} for row in csv.DictReader(stream)]
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return output
 
 
 def prepare_manifests(hparams: dict) -> None:

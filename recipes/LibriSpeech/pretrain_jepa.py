@@ -20,19 +20,11 @@ Authors
 import copy
 import dataclasses
 import logging
-import sys
-from pathlib import Path
 from typing import Dict, List, Optional
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.distributed import if_main_process, run_on_main
-
-from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
-from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audio_data import (  # noqa: E402
+from audio_data import (  # this folder's shared data pipeline
     dataio_prepare,
     fit_recipe,
     log_recent_steps,
@@ -40,6 +32,10 @@ from audio_data import (  # noqa: E402
     start_training_epoch,
     step_seed,
 )
+from speechbrain.utils.distributed import if_main_process, run_on_main
+
+from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
+from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ Authors
 """
 
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -33,13 +32,10 @@ from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
+from jepa_tokenizer.data.manifests import merge_manifests, prepare_librispeech
 from jepa_tokenizer.data.text import TextUnits
 from jepa_tokenizer.nn.lengths import relative_to_absolute
 from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audio_data import merge_manifests  # noqa: E402
-from librispeech_prepare import prepare_librispeech  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

@@ -21,12 +21,18 @@ Authors
 """
 
 import logging
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import speechbrain as sb
 import torch
+from audio_data import (  # this folder's shared data pipeline
+    dataio_prepare,
+    fit_recipe,
+    log_recent_steps,
+    prepare_manifests,
+    start_training_epoch,
+)
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.audio import save_audio
@@ -34,15 +40,6 @@ from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_me
 from jepa_tokenizer.nn.lengths import relative_to_absolute, steps_mask
 from jepa_tokenizer.pretrained.export import export_codec
 from jepa_tokenizer.training.experiment import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audio_data import (  # noqa: E402
-    dataio_prepare,
-    fit_recipe,
-    log_recent_steps,
-    prepare_manifests,
-    start_training_epoch,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ keeps case and punctuation, at 24 kHz. Its layout::
 
 A split folder in the LibriSpeech layout (``*.trans.txt`` per chapter, e.g.
 the embedded corpus, the CPU-sized stand-in) is read by the LibriSpeech
-prepare script of this repository instead, so one recipe runs on both. The
+routine (``jepa_tokenizer.data.manifests``) instead, so one recipe runs on both. The
 manifests have the LibriSpeech recipes' columns ``ID, duration, wav, spk_id,
 wrd``. Work already done is skipped (same options file logic); a wav without
 its text, or a text without its wav, is an error naming the file.
@@ -28,14 +28,13 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LibriSpeech"))
-from librispeech_prepare import (  # noqa: E402
+from jepa_tokenizer.data.manifests import (
     LIBRISPEECH_EXTENSIONS,
     PathLike,
-    _check_data_folder,
-    _check_names,
-    _find_audio,
-    _measure,
+    check_data_folder,
+    check_names,
+    find_audio,
+    measure_rows,
     prepare_librispeech,
     write_labelled_manifests,
 )
@@ -64,12 +63,12 @@ def prepare_libritts(
     >>> len(rows), sorted(rows[0])
     (14, ['ID', 'duration', 'spk_id', 'wav', 'wrd'])
     """
-    splits = _check_names(splits, "split")
+    splits = check_names(splits, "split")
     save_folder = Path(save_folder)
     manifests = {split: str(save_folder / f"{split}.csv") for split in splits}
     if skip_prep:
         return manifests
-    data_folder = _check_data_folder(data_folder)
+    data_folder = check_data_folder(data_folder)
     for split in splits:
         if not (data_folder / split).is_dir():
             raise FileNotFoundError(f"Split folder not found: {data_folder / split}")
@@ -98,7 +97,7 @@ def prepare_libritts(
 def _libritts_rows(split_folder: Path) -> List[List[str]]:
     """Pairs each audio file (LibriTTS ships wav) with its normalised text; rows sorted by ID."""
     wavs: Dict[str, Path] = {}
-    for path in _find_audio(split_folder, LIBRISPEECH_EXTENSIONS):
+    for path in find_audio(split_folder, LIBRISPEECH_EXTENSIONS):
         if path.stem in wavs:
             raise ValueError(f"two audio files for utterance {path.stem}: {wavs[path.stem]} and {path}")
         wavs[path.stem] = path
@@ -114,7 +113,7 @@ def _libritts_rows(split_folder: Path) -> List[List[str]]:
         if not text:
             raise ValueError(f"empty text: {texts[utt_id]}")
         entries.append((utt_id, wav, [utt_id.split("_")[0], text]))
-    return _measure(entries, what=str(split_folder))
+    return measure_rows(entries, what=str(split_folder))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

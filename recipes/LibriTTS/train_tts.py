@@ -28,25 +28,21 @@ Authors
 import csv
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import speechbrain as sb
 import torch
+from libritts_prepare import prepare_libritts  # this folder's prepare script
 from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
+from jepa_tokenizer.data.manifests import merge_manifests
 from jepa_tokenizer.data.text import TextUnits
 from jepa_tokenizer.models.tts import tts_loss
 from jepa_tokenizer.nn.lengths import relative_to_absolute
 from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment, unwrap
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "LibriSpeech"))
-from audio_data import merge_manifests  # noqa: E402
-from libritts_prepare import prepare_libritts  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,464 @@
+"""SpeechBrain CSV manifests of speech corpora: the LibriSpeech layout, any
+folder tree of audio, and the routines both (and every recipe's prepare
+script) share: reading durations, skipping work already done, atomic writes.
+
+* :func:`prepare_librispeech` reads the standard LibriSpeech layout
+  ``<data_folder>/<split>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac`` (or
+  ``.wav``, ``.opus``, ``.ogg``, ``.mp3``) with one
+  ``<spk>-<chapter>.trans.txt`` per chapter (also the embedded corpus's layout)
+  and writes ``<save_folder>/<split>.csv`` with the columns
+  ``ID, duration, wav, spk_id, wrd``.
+* :func:`prepare_unlabelled` reads any folder tree of audio (e.g. LibriLight)
+  and writes ``<save_folder>/<name>.csv`` with ``ID, duration, wav, spk_id``.
+* :func:`merge_manifests` joins manifests into one.
+
+Work already done is skipped: when every manifest exists and a small JSON file
+in ``save_folder`` records the same options, nothing is read again. Unreadable
+audio files are skipped with a warning; every other inconsistency of the corpus
+is an error naming the offending path. The command line is the LibriSpeech
+recipe's ``librispeech_prepare.py``.
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import soundfile
+
+from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
+
+__all__ = [
+    "prepare_librispeech",
+    "prepare_unlabelled",
+    "merge_manifests",
+    "write_labelled_manifests",
+    "measure_rows",
+    "audio_duration",
+    "find_audio",
+    "check_data_folder",
+    "check_names",
+    "normalise_extensions",
+    "already_done",
+    "write_csv",
+    "write_json",
+    "LABELLED_COLUMNS",
+    "UNLABELLED_COLUMNS",
+    "LIBRISPEECH_EXTENSIONS",
+]
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, os.PathLike]
+
+#: Columns of a labelled manifest, in order.
+LABELLED_COLUMNS = ("ID", "duration", "wav", "spk_id", "wrd")
+#: Columns of an unlabelled manifest, in order.
+UNLABELLED_COLUMNS = ("ID", "duration", "wav", "spk_id")
+
+#: Audio extensions accepted in the LibriSpeech layout (lower case): FLAC as
+#: OpenSLR ships it, WAV, and Ogg Opus (how ../shared/mini_librispeech and
+#: many corpora are stored).
+LIBRISPEECH_EXTENSIONS = AUDIO_EXTENSIONS
+#: Name of the options file of :func:`prepare_librispeech` in ``save_folder``.
+LABELLED_OPTIONS_FILE = "librispeech_prepare.json"
+#: Suffix of the transcript files of the LibriSpeech layout.
+TRANSCRIPT_SUFFIX = ".trans.txt"
+#: Bumped whenever the manifest format changes, so old manifests are redone.
+MANIFEST_VERSION = 2  # 2: Ogg Opus (and .ogg, .mp3) collected too
+
+
+def prepare_librispeech(
+    data_folder: PathLike,
+    save_folder: PathLike,
+    splits: Sequence[str],
+    skip_prep: bool = False,
+) -> Dict[str, str]:
+    """Writes one labelled CSV manifest per LibriSpeech split.
+
+    Arguments
+    ---------
+    data_folder : str or os.PathLike
+        The LibriSpeech root, holding one folder per split
+        (e.g. ``LibriSpeech/`` with ``train-clean-100/``, ``dev-clean/``...).
+    save_folder : str or os.PathLike
+        Where ``<split>.csv`` and the options file are written (created if needed).
+    splits : sequence of str
+        The split folder names to prepare, e.g. ``["train-clean-100", "dev-clean"]``.
+    skip_prep : bool
+        If True, nothing is checked or written; the manifest paths are returned.
+
+    Returns
+    -------
+    dict of str to str
+        The manifest path of each split, ``{split: "<save_folder>/<split>.csv"}``.
+        Columns: ``ID, duration, wav, spk_id, wrd`` (duration in seconds, wav an
+        absolute path, spk_id the speaker folder name, wrd the transcript), rows
+        sorted by ID.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data_folder`` or a split folder is missing, or a chapter folder
+        holds audio but no ``*.trans.txt``.
+    ValueError
+        If ``splits`` is empty, a split holds no (readable) audio, a transcript
+        line is malformed, or audio and transcripts do not match one to one.
+
+    Example
+    -------
+    >>> prepare_librispeech("LibriSpeech", "results/prep", ["dev-clean"])  # doctest: +SKIP
+    {'dev-clean': 'results/prep/dev-clean.csv'}
+    """
+    splits = check_names(splits, "split")
+    save_folder = Path(save_folder)
+    manifests = {split: str(save_folder / f"{split}.csv") for split in splits}
+    if skip_prep:
+        return manifests
+
+    data_folder = check_data_folder(data_folder)
+    options = {
+        "mode": "librispeech",
+        "version": MANIFEST_VERSION,
+        "data_folder": str(data_folder),
+        "splits": sorted(splits),
+    }
+    for split in splits:
+        split_folder = data_folder / split
+        if not split_folder.is_dir():
+            available = sorted(p.name for p in data_folder.iterdir() if p.is_dir())
+            raise FileNotFoundError(
+                f"Split folder not found: {split_folder} (folders in {data_folder}: {', '.join(available) or 'none'})"
+            )
+    write_labelled_manifests(
+        save_folder / LABELLED_OPTIONS_FILE,
+        options,
+        manifests,
+        lambda split: _labelled_rows(data_folder / split),
+        "LibriSpeech",
+    )
+    return manifests
+
+
+def write_labelled_manifests(
+    options_path: Path,
+    options: dict,
+    manifests: Dict[str, str],
+    rows_of: Callable[[str], List[List[str]]],
+    corpus: str,
+) -> None:
+    """Writes each split's manifest (``rows_of(split)``) unless the options
+    file records the same ``options`` for all of them. The options file is
+    written last, so an interrupted run is redone, never mistaken for a
+    finished one. Shared by the prepare scripts of every corpus."""
+    if already_done(options_path, options, manifests.values()):
+        logger.info("%s manifests already prepared in %s; skipping.", corpus, options_path.parent)
+        return
+    options_path.parent.mkdir(parents=True, exist_ok=True)
+    options_path.unlink(missing_ok=True)
+    for split, manifest in manifests.items():
+        rows = rows_of(split)
+        write_csv(Path(manifest), LABELLED_COLUMNS, rows)
+        logger.info("Wrote %d utterances of %s to %s", len(rows), split, manifest)
+    write_json(options_path, options)
+
+
+def prepare_unlabelled(
+    data_folder: PathLike,
+    save_folder: PathLike,
+    name: str,
+    extensions: Sequence[str] = AUDIO_EXTENSIONS,
+    skip_prep: bool = False,
+) -> str:
+    """Writes an unlabelled CSV manifest of every audio file in a folder tree.
+
+    Arguments
+    ---------
+    data_folder : str or os.PathLike
+        The root of the tree, searched recursively (e.g. a LibriLight subset).
+    save_folder : str or os.PathLike
+        Where ``<name>.csv`` and its options file are written (created if needed).
+    name : str
+        The manifest name (no path separators).
+    extensions : sequence of str
+        The audio file extensions to collect, case-insensitive (``"flac"`` or ``".flac"``).
+    skip_prep : bool
+        If True, nothing is checked or written; the manifest path is returned.
+
+    Returns
+    -------
+    str
+        The manifest path ``<save_folder>/<name>.csv``. Columns:
+        ``ID, duration, wav, spk_id``: ID is the path relative to ``data_folder``
+        without extension and with ``/`` replaced by ``-``; spk_id is the first
+        folder under ``data_folder``, or ``"unknown"`` for files at the top.
+        Rows sorted by ID.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data_folder`` is missing.
+    ValueError
+        If no (readable) audio file is found, two files map to the same ID,
+        or ``name`` / ``extensions`` is invalid.
+
+    Example
+    -------
+    >>> prepare_unlabelled("librilight/small", "results/prep", "small")  # doctest: +SKIP
+    'results/prep/small.csv'
+    """
+    (name,) = check_names([name], "manifest name")
+    exts = normalise_extensions(extensions)
+    save_folder = Path(save_folder)
+    manifest = str(save_folder / f"{name}.csv")
+    if skip_prep:
+        return manifest
+
+    data_folder = check_data_folder(data_folder)
+    options = {
+        "mode": "unlabelled",
+        "version": MANIFEST_VERSION,
+        "data_folder": str(data_folder),
+        "name": name,
+        "extensions": list(exts),
+    }
+    options_path = save_folder / f"{name}.prepare.json"
+    if already_done(options_path, options, [manifest]):
+        logger.info("Unlabelled manifest %s already prepared; skipping.", manifest)
+        return manifest
+
+    files = find_audio(data_folder, exts)
+    if not files:
+        raise ValueError(f"No audio files with extension {', '.join(exts)} found under {data_folder}")
+    entries: Dict[str, Tuple[Path, str]] = {}
+    for path in files:
+        relative = path.relative_to(data_folder)
+        utt_id = "-".join(relative.with_suffix("").parts)
+        if utt_id in entries:
+            raise ValueError(f"Two audio files map to the same ID {utt_id!r}: {entries[utt_id][0]} and {path}")
+        spk_id = relative.parts[0] if len(relative.parts) > 1 else "unknown"
+        entries[utt_id] = (path, spk_id)
+
+    save_folder.mkdir(parents=True, exist_ok=True)
+    options_path.unlink(missing_ok=True)
+    rows = measure_rows(
+        ((utt_id, path, [spk_id]) for utt_id, (path, spk_id) in entries.items()),
+        what=str(data_folder),
+    )
+    write_csv(Path(manifest), UNLABELLED_COLUMNS, rows)
+    logger.info("Wrote %d audio files of %s to %s", len(rows), data_folder, manifest)
+    write_json(options_path, options)
+    return manifest
+
+
+# ---------------------------------------------------------------------------
+# LibriSpeech layout
+
+
+def _labelled_rows(split_folder: Path) -> List[List[str]]:
+    """Pairs the audio and transcripts of one split; returns the sorted rows."""
+    audio = find_audio(split_folder, LIBRISPEECH_EXTENSIONS)
+    if not audio:
+        raise ValueError(f"No audio files ({', '.join(LIBRISPEECH_EXTENSIONS)}) found under {split_folder}")
+    audio_by_chapter: Dict[Path, Dict[str, Path]] = {}
+    for path in audio:
+        chapter = audio_by_chapter.setdefault(path.parent, {})
+        if path.stem in chapter:
+            raise ValueError(f"Two audio files for utterance {path.stem}: {chapter[path.stem]} and {path}")
+        chapter[path.stem] = path
+    transcripts_by_chapter: Dict[Path, List[Path]] = {}
+    for path in sorted(split_folder.rglob("*" + TRANSCRIPT_SUFFIX)):
+        if path.is_file():
+            transcripts_by_chapter.setdefault(path.parent, []).append(path)
+
+    entries: Dict[str, Tuple[Path, List[str]]] = {}
+    for chapter in sorted(set(audio_by_chapter) | set(transcripts_by_chapter)):
+        chapter_audio = audio_by_chapter.get(chapter, {})
+        transcript_files = transcripts_by_chapter.get(chapter, [])
+        if not transcript_files:
+            raise FileNotFoundError(
+                f"Chapter folder {chapter} holds {len(chapter_audio)} audio file(s) "
+                f"but no *{TRANSCRIPT_SUFFIX} transcript"
+            )
+        words: Dict[str, Tuple[str, Path]] = {}
+        for transcript in transcript_files:
+            for utt_id, text in _read_transcript(transcript):
+                if utt_id in words:
+                    raise ValueError(f"Utterance {utt_id} transcribed twice: in {words[utt_id][1]} and {transcript}")
+                words[utt_id] = (text, transcript)
+        for utt_id, path in sorted(chapter_audio.items()):
+            if utt_id not in words:
+                raise ValueError(
+                    f"Audio file {path} has no transcript line in {', '.join(str(t) for t in transcript_files)}"
+                )
+        for utt_id, (text, transcript) in sorted(words.items()):
+            if utt_id not in chapter_audio:
+                raise ValueError(
+                    f"Transcript line {utt_id!r} of {transcript} has no audio file "
+                    f"({' or '.join(utt_id + ext for ext in LIBRISPEECH_EXTENSIONS)}) in {chapter}"
+                )
+            if utt_id in entries:
+                raise ValueError(
+                    f"Utterance ID {utt_id} appears twice in {split_folder}: "
+                    f"{entries[utt_id][0]} and {chapter_audio[utt_id]}"
+                )
+            relative = chapter_audio[utt_id].relative_to(split_folder)
+            spk_id = relative.parts[0] if len(relative.parts) > 1 else utt_id.split("-")[0]
+            entries[utt_id] = (chapter_audio[utt_id], [spk_id, text])
+
+    return measure_rows(
+        ((utt_id, path, extra) for utt_id, (path, extra) in entries.items()),
+        what=str(split_folder),
+    )
+
+
+def _read_transcript(path: Path) -> List[Tuple[str, str]]:
+    """Parses ``<utt_id> WORDS...`` lines; blank lines are ignored."""
+    pairs = []
+    with open(path, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            fields = line.split(maxsplit=1)
+            if len(fields) != 2:
+                raise ValueError(
+                    f"Malformed transcript line {number} of {path}: {line!r} (expected '<utterance-id> WORDS')"
+                )
+            pairs.append((fields[0], " ".join(fields[1].split())))
+    return pairs
+
+
+# ---------------------------------------------------------------------------
+# Shared by every prepare script
+
+
+def audio_duration(path: Path) -> Optional[float]:
+    """The duration of an audio file in seconds, or None if unreadable or empty."""
+    try:
+        info = soundfile.info(str(path))
+    except Exception as error:  # soundfile raises several types for bad files
+        logger.warning("Skipping unreadable audio file %s: %s", path, error)
+        return None
+    if info.frames <= 0 or info.samplerate <= 0:
+        logger.warning("Skipping empty audio file %s (%d frames)", path, info.frames)
+        return None
+    # the header alone does not reveal a truncated file: decode its last frame
+    try:
+        with soundfile.SoundFile(str(path)) as stream:
+            stream.seek(info.frames - 1)
+            last = stream.read(1)
+    except Exception as error:  # soundfile raises several types for bad files
+        logger.warning("Skipping truncated audio file %s: %s", path, error)
+        return None
+    if len(last) != 1:
+        logger.warning("Skipping truncated audio file %s: its last frame is missing", path)
+        return None
+    return info.frames / info.samplerate
+
+
+def measure_rows(entries: Iterable[Tuple[str, Path, List[str]]], what: str) -> List[List[str]]:
+    """Reads the duration of each entry; drops unreadable files; sorts by ID."""
+    rows = []
+    skipped = total = 0
+    for utt_id, path, extra in entries:
+        total += 1
+        duration = audio_duration(path)
+        if duration is None:
+            skipped += 1
+            continue
+        rows.append([utt_id, repr(duration), os.path.abspath(path), *extra])
+    if skipped:
+        logger.warning("Skipped %d of %d unreadable audio file(s) in %s", skipped, total, what)
+    if not rows:
+        raise ValueError(f"All {total} audio file(s) in {what} are unreadable or empty")
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def find_audio(folder: Path, extensions: Sequence[str]) -> List[Path]:
+    """Every file under ``folder`` whose lower-cased suffix is in ``extensions``."""
+    return sorted(path for path in folder.rglob("*") if path.suffix.lower() in extensions and path.is_file())
+
+
+def check_data_folder(data_folder: PathLike) -> Path:
+    """The absolute data folder; a clear error if it is missing."""
+    folder = Path(os.path.abspath(data_folder))
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Data folder not found: {folder}")
+    return folder
+
+
+def check_names(names: Sequence[str], what: str) -> List[str]:
+    """Checks split / manifest names: non-empty, no separators, no duplicates."""
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)
+    if not names:
+        raise ValueError(f"No {what} given")
+    for name in names:
+        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or os.sep in name:
+            raise ValueError(f"Invalid {what} {name!r}: expected a plain folder / file name")
+    if len(set(names)) != len(names):
+        raise ValueError(f"Duplicate {what} in {names}")
+    return names
+
+
+def normalise_extensions(extensions: Sequence[str]) -> Tuple[str, ...]:
+    """``("WAV", ".flac")`` -> ``(".wav", ".flac")``."""
+    if isinstance(extensions, str):
+        extensions = [extensions]
+    exts = tuple(dict.fromkeys("." + ext.lower().lstrip(".") for ext in extensions))
+    if not exts or "." in exts:
+        raise ValueError(f"Invalid audio extensions: {extensions!r}")
+    return exts
+
+
+def already_done(options_path: Path, options: dict, manifests: Iterable[str]) -> bool:
+    """True if every manifest exists and the options file records ``options``."""
+    if not all(Path(manifest).is_file() for manifest in manifests):
+        return False
+    try:
+        with open(options_path, encoding="utf-8") as stream:
+            return json.load(stream) == options
+    except (OSError, ValueError):
+        return False
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: List[List[str]]) -> None:
+    """Writes a CSV atomically (temporary file, then rename)."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, content: dict) -> None:
+    """Writes a JSON file atomically (temporary file, then rename)."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as stream:
+        json.dump(content, stream, indent=2)
+        stream.write("\n")
+    os.replace(temporary, path)
+
+
+def merge_manifests(csvs: List[str], output: str, with_text: bool = False) -> str:
+    """Writes the rows of several manifests (the audio columns ``ID, duration,
+    wav, spk_id``, plus the transcript ``wrd`` with ``with_text``) into one CSV."""
+    columns = list(UNLABELLED_COLUMNS) + (["wrd"] if with_text else [])
+    rows = []
+    for path in csvs:
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows += [[row[k] for k in columns] for row in csv.DictReader(stream)]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    write_csv(Path(output), columns, rows)
+    return output
