@@ -39,6 +39,7 @@ __all__ = [
     "prepare_librispeech",
     "prepare_unlabelled",
     "merge_manifests",
+    "split_manifests",
     "write_labelled_manifests",
     "measure_rows",
     "audio_duration",
@@ -117,11 +118,10 @@ def prepare_librispeech(
     >>> prepare_librispeech("LibriSpeech", "results/prep", ["dev-clean"])  # doctest: +SKIP
     {'dev-clean': 'results/prep/dev-clean.csv'}
     """
-    splits = check_names(splits, "split")
-    save_folder = Path(save_folder)
-    manifests = {split: str(save_folder / f"{split}.csv") for split in splits}
+    manifests = split_manifests(save_folder, splits)
     if skip_prep:
         return manifests
+    splits, save_folder = list(manifests), Path(save_folder)
 
     data_folder = check_data_folder(data_folder)
     options = {
@@ -145,6 +145,17 @@ def prepare_librispeech(
         "LibriSpeech",
     )
     return manifests
+
+
+def split_manifests(save_folder: PathLike, splits: Sequence[str]) -> Dict[str, str]:
+    """``{split: "<save_folder>/<split>.csv"}`` for valid split names.
+
+    Example
+    -------
+    >>> split_manifests("prep", ["dev-clean"])
+    {'dev-clean': 'prep/dev-clean.csv'}
+    """
+    return {split: str(Path(save_folder) / f"{split}.csv") for split in check_names(splits, "split")}
 
 
 def write_labelled_manifests(

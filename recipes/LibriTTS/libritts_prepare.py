@@ -32,10 +32,10 @@ from jepa_tokenizer.data.manifests import (
     LIBRISPEECH_EXTENSIONS,
     PathLike,
     check_data_folder,
-    check_names,
     find_audio,
     measure_rows,
     prepare_librispeech,
+    split_manifests,
     write_labelled_manifests,
 )
 
@@ -63,11 +63,10 @@ def prepare_libritts(
     >>> len(rows), sorted(rows[0])
     (14, ['ID', 'duration', 'spk_id', 'wav', 'wrd'])
     """
-    splits = check_names(splits, "split")
-    save_folder = Path(save_folder)
-    manifests = {split: str(save_folder / f"{split}.csv") for split in splits}
+    manifests = split_manifests(save_folder, splits)
     if skip_prep:
         return manifests
+    splits, save_folder = list(manifests), Path(save_folder)
     data_folder = check_data_folder(data_folder)
     for split in splits:
         if not (data_folder / split).is_dir():
