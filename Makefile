@@ -33,7 +33,7 @@ system-packages:
 install: system-packages $(VENV)/.installed
 
 quickstart: install
-	$(PY) -m jepa_tokenizer.apps.quickstart
+	$(PY) recipes/LibriSpeech/quickstart.py
 
 demo: install
 	$(PY) -m jepa_tokenizer.apps.demo

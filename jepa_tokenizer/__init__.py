@@ -64,7 +64,6 @@ MOVED_MODULES = {
     "metrics": "evaluation.metrics",
     "plots": "evaluation.plots",
     "cli": "apps.cli",
-    "quickstart": "apps.quickstart",
     "demo": "apps.demo",
     "summary": "apps.summary",
 }

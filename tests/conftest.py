@@ -12,11 +12,30 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 
 from jepa_tokenizer.models.config import resolve_config_path
-from jepa_tokenizer.training.experiment import load_recipe  # noqa: F401 (used by the recipe tests)
 
 REPO = Path(__file__).resolve().parents[1]
 HPARAMS = REPO / "hparams"
 SHARED_SPEECH = REPO.parent / "shared" / "realspeech"
+
+
+RECIPES = REPO / "recipes"
+
+
+def load_recipe(name: str):
+    """Imports ``recipes/<dataset>/<name>.py`` as a module (its ``main(argv)``
+    runs the recipe in this process), as running the script would: its folder
+    is importable."""
+    import importlib.util
+
+    paths = sorted(RECIPES.glob(f"*/{name}.py"))
+    assert len(paths) == 1, f"recipe {name!r}: {paths}"
+    path = paths[0]
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_config(name: str, overrides=None):

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import torch
+from conftest import load_recipe
 
 import jepa_tokenizer.data.extraction as extraction
-from jepa_tokenizer.training.experiment import load_recipe, unwrap
+from jepa_tokenizer.training.experiment import unwrap
 
 
 def record_extractions(recipe) -> list:

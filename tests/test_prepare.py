@@ -375,7 +375,7 @@ def test_mini_librispeech_in_ogg_opus():
 
 
 def test_libritts_layout_with_wav_and_ogg_opus(tmp_path):
-    from jepa_tokenizer.training.experiment import load_recipe
+    from conftest import load_recipe
 
     libritts = load_recipe("libritts_prepare")
     chapter = tmp_path / "LibriTTS" / "train-clean-100" / "103" / "1241"

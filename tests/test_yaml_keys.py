@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import HPARAMS, REPO
+from conftest import HPARAMS, REPO, load_recipe
 from speechbrain.utils.run_opts import RunOptions
 
-from jepa_tokenizer.apps.quickstart import RECIPE_OF, STAGES
+QUICKSTART = load_recipe("quickstart")  # recipes/LibriSpeech/quickstart.py
+RECIPE_OF, STAGES = QUICKSTART.RECIPE_OF, QUICKSTART.STAGES
 
 #: run options a Brain takes from the YAML by key (max_grad_norm, ...)
 SPEECHBRAIN_KEYS = {field.name for field in dataclasses.fields(RunOptions)}

@@ -6,9 +6,7 @@ Authors
 """
 
 import dataclasses
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Union
@@ -22,8 +20,6 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 __all__ = [
-    "RECIPES",
-    "load_recipe",
     "parse_arguments",
     "start_experiment",
     "unwrap",
@@ -34,27 +30,6 @@ __all__ = [
     "TimeBudgetBrain",
     "recipe_argv",
 ]
-
-# recipes/ of a source checkout (one folder per dataset)
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-
-
-def load_recipe(name: str):
-    """Imports ``recipes/<dataset>/<name>.py`` of the checkout as a module
-    (its ``main(argv)`` runs the recipe in this process)."""
-    paths = sorted(RECIPES.glob(f"*/{name}.py"))
-    if len(paths) != 1:
-        raise FileNotFoundError(
-            f"recipe {name!r} not found in {RECIPES} (or found twice: {paths}). The recipes live in "
-            "the source tree: run from a clone of the repository with `pip install -e .`"
-        )
-    path = paths[0]
-    if str(path.parent) not in sys.path:
-        sys.path.insert(0, str(path.parent))  # the recipes import their shared helpers
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def parse_arguments(argv: Optional[List[str]] = None):

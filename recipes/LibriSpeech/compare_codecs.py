@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import torch
+import train_asr  # this folder's ASR recipe, run once per tokenizer
 from hyperpyyaml import load_hyperpyyaml
 
 from jepa_tokenizer.evaluation.evaluate import evaluate_system, load_manifest
 from jepa_tokenizer.evaluation.metrics import make_asr
 from jepa_tokenizer.models.config import resolve_config_path
-from jepa_tokenizer.training.experiment import load_recipe, parse_arguments, recipe_argv
+from jepa_tokenizer.training.experiment import parse_arguments, recipe_argv
 from jepa_tokenizer.training.train_log import parse_train_log
 
 __all__ = ["compare", "markdown_table", "main"]
@@ -50,7 +51,7 @@ def _run_entry(config: dict, entry: dict) -> Dict[str, object]:
     if options.get("tokenizer_kind", "jepa") == "jepa":
         tokenizer_options.setdefault("device", config["device"])
     options["tokenizer_options"] = tokenizer_options
-    brain = load_recipe("train_asr").main(recipe_argv(str(resolve_config_path(config["asr_hparams"])), options))
+    brain = train_asr.main(recipe_argv(str(resolve_config_path(config["asr_hparams"])), options))
     tokenizer = brain.hparams.tokenizer
     epochs = [row for row in parse_train_log(brain.hparams.train_log) if "train seconds" in row]
     row: Dict[str, object] = {

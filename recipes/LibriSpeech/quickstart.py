@@ -1,5 +1,8 @@
 """The quickstart: the whole method end to end, and a report of what it bought.
 
+A recipe-level orchestrator: it runs this folder's recipes (their ``main``)
+in one process, so the library never executes recipe files.
+
 On the embedded corpus with the tiny model (``hparams/quickstart.yaml``), in
 a time budget (20 minutes on 2 CPU cores by default):
 
@@ -19,10 +22,10 @@ time budget.
 
 Usage (from the repository root)::
 
-    python -m jepa_tokenizer.apps.quickstart
-    python -m jepa_tokenizer.apps.quickstart --minutes 5 --output results/qs5 --device cpu
-    python -m jepa_tokenizer.apps.quickstart --eval-manifest ../shared/realspeech/manifest.csv
-    python -m jepa_tokenizer.apps.quickstart --config hparams/quickstart_librispeech.yaml \\
+    python recipes/LibriSpeech/quickstart.py
+    python recipes/LibriSpeech/quickstart.py --minutes 5 --output results/qs5 --device cpu
+    python recipes/LibriSpeech/quickstart.py --eval-manifest ../shared/realspeech/manifest.csv
+    python recipes/LibriSpeech/quickstart.py --config hparams/quickstart_librispeech.yaml \\
         --data_folder /data/LibriSpeech --device cuda:0
 
 Any other ``--key value`` overrides a key of the quickstart YAML.
@@ -43,7 +46,10 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+import pretrain_jepa  # this folder's recipes, the stages
 import torch
+import train_asr
+import train_codec
 from hyperpyyaml import load_hyperpyyaml
 
 from jepa_tokenizer.data.manifests import merge_manifests, prepare_librispeech
@@ -54,12 +60,13 @@ from jepa_tokenizer.evaluation.evaluate import (
     write_utterance_table,
 )
 from jepa_tokenizer.models.config import resolve_config_path
-from jepa_tokenizer.training.experiment import RECIPES, load_recipe, recipe_argv
+from jepa_tokenizer.training.experiment import recipe_argv
 
 __all__ = ["Quickstart", "main"]
 
 logger = logging.getLogger(__name__)
 
+RECIPES = {module.__name__: module for module in (pretrain_jepa, train_codec, train_asr)}
 STAGES = ("pretrain", "codec", "control", "asr_jepa", "asr_control")
 # stage -> (its keys in the quickstart YAML: <kind>_hparams, <kind>_overrides; its recipe)
 RECIPE_OF = {
@@ -176,7 +183,7 @@ class Quickstart:
         )
         kind, recipe = RECIPE_OF[stage]
         hparams_file = str(resolve_config_path(self.config[f"{kind}_hparams"]))
-        brain = load_recipe(recipe).main(recipe_argv(hparams_file, self._options(stage)))
+        brain = RECIPES[recipe].main(recipe_argv(hparams_file, self._options(stage)))
         clock = brain.hparams.clock
         self.state[stage] = {
             "done": True,
@@ -478,18 +485,13 @@ def main(argv: Optional[List[str]] = None) -> Path:
     ):
         if getattr(args, key) is not None:
             overrides[name] = getattr(args, key)
-    if not RECIPES.is_dir():  # a plain install has the library, not the recipes the stages run
-        raise SystemExit(
-            f"error: the quickstart runs the recipes of a clone ({RECIPES} is missing): "
-            "run `make quickstart` from a clone of the repository"
-        )
     try:
         config_path = resolve_config_path(args.config)
     except FileNotFoundError as err:
         raise SystemExit(f"error: {err}") from err
     with open(config_path, encoding="utf-8") as stream:
         config = load_hyperpyyaml(stream, overrides)
-    command = " ".join(["python -m jepa_tokenizer.apps.quickstart", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python recipes/LibriSpeech/quickstart.py", *(argv if argv is not None else sys.argv[1:])])
     return Quickstart(config, args.eval_manifest, command).run()
 
 
