@@ -1,8 +1,9 @@
 """End-to-end demo: build a codec from YAML, tokenize a spoken sentence, decode it.
 
-Until the training recipes exist the weights are random, so the
-reconstruction is not speech yet: the demo shows the shapes, the token rate,
-exact length bookkeeping and the speed of the real architecture.
+The weights are random (a trained codec comes from the recipes, or a model
+folder with ``jepa-tokenizer encode/decode``), so the reconstruction is not
+speech: the demo shows the shapes, the token rate, exact length bookkeeping
+and the speed of the architecture.
 
 Usage (from the repository root)::
 

@@ -1,5 +1,7 @@
-"""Helpers shared by the training recipes: argument parsing, DDP unwrapping,
-and loading a Stage-1 encoder checkpoint into a Stage-2 model.
+"""What the training recipes share: argument parsing and experiment start-up,
+DDP unwrapping, loading a Stage-1 encoder checkpoint into a Stage-2 model,
+time budgets (``TrainingClock``, ``TimeBudgetBrain``) and recipe command
+lines (``recipe_argv``).
 
 Authors
  * jepa-tokenizer team 2026
