@@ -74,6 +74,8 @@ def test_report_numbers_pictures_and_wavs_exist(run):
         assert (output / picture).stat().st_size > 1000, picture
     assert "curves_pretrain.png" in text and "spectrograms.png" in text and "daam_gates.png" in text
     assert "## Downstream ASR on the tokens" in text and "| control (untrained encoder) | test |" in text
+    # the report describes the ASR model that was trained (the YAML's, with the quickstart's overrides)
+    assert "x16 temporal upsampling, 2-layer BiLSTM (128)" in text and "beam search (10)" in text
     rows = state["evaluation"]["test voices"]["rows"]
     assert set(rows) == {"original", "jepa", "control"}
     for system in ("jepa", "control"):

@@ -195,6 +195,13 @@ class Quickstart:
             self.state[stage]["test"] = {
                 split: {k: float(v) for k, v in stats.items()} for split, stats in brain.test_results.items()
             }
+            h = brain.hparams  # what the report says of the model is what was trained
+            self.state[stage]["model"] = (
+                f"{h.text_units} units, {'frozen pretrained' if h.use_pretrained_embeddings else 'learned'} "
+                f"per-frame {h.features} embeddings ({h.embedding_dim}), x{h.upsample_factor} temporal upsampling, "
+                f"{h.lstm_layers}-layer BiLSTM ({h.lstm_hidden}), "
+                + (f"beam search ({h.test_beam_size}) in test" if h.test_beam_size else "greedy decoding")
+            )
         self._save_state()
 
     # ------------------------------------------------------------ evaluation
@@ -357,9 +364,8 @@ class Quickstart:
         lines += [
             "## Downstream ASR on the tokens",
             "",
-            f"CTC on characters over each codec's tokens ({c['asr_hparams']}: per-frame token embeddings, "
-            "x16 temporal upsampling, BiLSTM), trained on the training voices, tested on the test voices "
-            "(the checkpoint with the lowest validation WER; beam search).",
+            f"CTC over each codec's tokens ({c['asr_hparams']}: {self.state['asr_jepa'].get('model', 'as its YAML says')}), trained on "
+            "the training voices, tested on the test voices (the checkpoint with the lowest validation WER).",
             "",
             self.asr_table(),
             "",
