@@ -116,20 +116,18 @@ def offline_hub(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # read once, at import
 
 
-def embedded_recipe_args(yaml_name: str, output, *extra):
-    """Command line of a recipe on the embedded corpus with the tiny model, on CPU."""
+def corpus_args(yaml_name: str, output, *extra, test_split: bool = False):
+    """Command line of a recipe (``hparams/<yaml_name>``) on the embedded
+    corpus, on CPU, in ``output``; with ``test_split`` its test split too."""
     from jepa_tokenizer.data.embedded_corpus import corpus_path
 
+    splits = ["--train_splits", "[train]", "--valid_splits", "[valid]"]
+    splits += ["--test_splits", "[test]"] if test_split else []
     return [
         str(HPARAMS / yaml_name),
-        "--model_config",
-        "jepa_tiny.yaml",
         "--data_folder",
         str(corpus_path()),
-        "--train_splits",
-        "[train]",
-        "--valid_splits",
-        "[valid]",
+        *splits,
         "--output_folder",
         str(output),
         "--device",
@@ -139,6 +137,11 @@ def embedded_recipe_args(yaml_name: str, output, *extra):
         "--noprogressbar",
         *extra,
     ]
+
+
+def embedded_recipe_args(yaml_name: str, output, *extra):
+    """``corpus_args`` with the tiny model."""
+    return corpus_args(yaml_name, output, "--model_config", "jepa_tiny.yaml", *extra)
 
 
 def train_on_two_ranks(recipe: str, args, output):

@@ -5,7 +5,7 @@ import csv
 
 import pytest
 import torch
-from conftest import HPARAMS, assert_ranks_agree, load_recipe, train_on_two_ranks, wer_file_summary
+from conftest import HPARAMS, assert_ranks_agree, corpus_args, load_recipe, train_on_two_ranks, wer_file_summary
 
 from jepa_tokenizer.data.embedded_corpus import corpus_path
 from jepa_tokenizer.data.extraction import extract_features, load_features
@@ -135,33 +135,8 @@ def test_sentencepiece_units_round_trip(tmp_path):
 
 
 def _asr_args(output, *extra):
-    return [
-        str(HPARAMS / "asr_tokens.yaml"),
-        "--data_folder",
-        str(corpus_path()),
-        "--train_splits",
-        "[train]",
-        "--valid_splits",
-        "[valid]",
-        "--test_splits",
-        "[test]",
-        "--device",
-        "cpu",
-        "--num_workers",
-        "0",
-        "--noprogressbar",
-        "--output_folder",
-        str(output),
-        "--lstm_hidden",
-        "32",
-        "--lstm_layers",
-        "1",
-        "--embedding_dim",
-        "32",
-        "--dropout",
-        "0.0",
-        *extra,
-    ]
+    small = ["--lstm_hidden", "32", "--lstm_layers", "1", "--embedding_dim", "32", "--dropout", "0.0"]
+    return corpus_args("asr_tokens.yaml", output, *small, *extra, test_split=True)
 
 
 def test_asr_recipe_trains_and_tests_on_our_tokens(model_folder, tmp_path):

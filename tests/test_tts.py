@@ -188,29 +188,9 @@ def test_command_line_synthesize(tts, tmp_path):
 
 
 def _recipe_args(model_folder, output, *extra):
-    from conftest import HPARAMS
+    from conftest import corpus_args
 
-    return [
-        str(HPARAMS / "tts_tokens.yaml"),
-        "--data_folder",
-        str(corpus_path()),
-        "--codec_folder",
-        str(model_folder),
-        "--output_folder",
-        str(output),
-        "--train_splits",
-        "[train]",
-        "--valid_splits",
-        "[valid]",
-        "--test_splits",
-        "[test]",
-        "--device",
-        "cpu",
-        "--num_workers",
-        "0",
-        "--noprogressbar",
-        "--default_speaker",
-        "9010",
+    small = [
         "--d_model",
         "32",
         "--nhead",
@@ -227,8 +207,18 @@ def _recipe_args(model_folder, output, *extra):
         "2",
         "--report_examples",
         "2",
-        *extra,
     ]
+    return corpus_args(
+        "tts_tokens.yaml",
+        output,
+        "--codec_folder",
+        str(model_folder),
+        "--default_speaker",
+        "9010",
+        *small,
+        *extra,
+        test_split=True,
+    )
 
 
 def test_recipe_trains_exports_reports_and_resumes(model_folder, tmp_path):

@@ -152,6 +152,9 @@ class Quickstart:
         if kind != "asr":
             options["model_config"] = str(resolve_config_path(c["model_config"]))
         options.update(c[f"{kind}_overrides"] or {})
+        if c["steps"] is not None:  # every stage ends on its step count, whatever the clock says
+            options["optimizer_step_limit"] = c["steps"]
+            options["max_train_minutes"] = None
         if stage == "codec":
             options["pretrained_encoder"] = str(self.output / "pretrain" / "save")
             options["export_folder"] = str(self.output / "model")
@@ -178,7 +181,9 @@ class Quickstart:
             )
             return
         print(
-            f"{self._label(stage)} {TITLES[stage]}: budget {self.budget_minutes(stage):.1f} min, "
+            f"{self._label(stage)} {TITLES[stage]}: "
+            + (f"{self.config['steps']} steps, " if self.config["steps"] is not None else "")
+            + f"budget {self.budget_minutes(stage):.1f} min, "
             f"about {self.minutes_left(stage):.1f} min left in total"
         )
         kind, recipe = RECIPE_OF[stage]
@@ -477,6 +482,7 @@ def main(argv: Optional[List[str]] = None) -> Path:
     )
     parser.add_argument("--config", default="hparams/quickstart.yaml", help="quickstart YAML")
     parser.add_argument("--minutes", type=float, help="wall-clock budget (default: the YAML's)")
+    parser.add_argument("--steps", type=int, help="optimizer steps per training stage instead of the time budget")
     parser.add_argument("--device", help="torch device, e.g. cpu or cuda:0")
     parser.add_argument("--output", help="output folder (default: the YAML's output_folder)")
     parser.add_argument("--data_folder", help="LibriSpeech-style corpus (default: the embedded corpus)")
@@ -485,6 +491,7 @@ def main(argv: Optional[List[str]] = None) -> Path:
     overrides = _overrides(rest)
     for key, name in (
         ("minutes", "minutes"),
+        ("steps", "steps"),
         ("device", "device"),
         ("output", "output_folder"),
         ("data_folder", "data_folder"),
