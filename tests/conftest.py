@@ -14,22 +14,30 @@ from hyperpyyaml import load_hyperpyyaml
 from jepa_tokenizer.models.config import resolve_config_path
 
 REPO = Path(__file__).resolve().parents[1]
-HPARAMS = REPO / "hparams"
+HPARAMS = REPO / "hparams"  # the quickstart's configuration (the main job)
 SHARED_SPEECH = REPO.parent / "shared" / "realspeech"
 
 
 RECIPES = REPO / "recipes"
 
 
+def recipe_file(name: str) -> Path:
+    """The one file of the recipes named ``name`` (a script such as
+    ``train_codec.py`` or a recipe YAML such as ``train_codec.yaml``, which
+    lives in ``hparams/`` next to its script); symbolic links (a prepare
+    script shared by a dataset's recipes) count once."""
+    paths = sorted({path.resolve() for path in RECIPES.rglob(name)})
+    assert len(paths) == 1, f"recipe file {name!r}: {paths}"
+    return paths[0]
+
+
 def load_recipe(name: str):
-    """Imports ``recipes/<dataset>/<name>.py`` as a module (its ``main(argv)``
+    """Imports the recipe script ``<name>.py`` as a module (its ``main(argv)``
     runs the recipe in this process), as running the script would: its folder
     is importable."""
     import importlib.util
 
-    paths = sorted(RECIPES.glob(f"*/{name}.py"))
-    assert len(paths) == 1, f"recipe {name!r}: {paths}"
-    path = paths[0]
+    path = recipe_file(f"{name}.py")
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(name, path)
@@ -39,8 +47,9 @@ def load_recipe(name: str):
 
 
 def load_config(name: str, overrides=None):
-    """Loads a packaged model configuration or ``hparams/<name>`` with optional overrides."""
-    with open(resolve_config_path(name), encoding="utf-8") as stream:
+    """Loads a packaged model configuration or a recipe YAML with optional overrides."""
+    path = resolve_config_path(name) if name.startswith("jepa_") else recipe_file(name)
+    with open(path, encoding="utf-8") as stream:
         return load_hyperpyyaml(stream, overrides or {})
 
 
@@ -65,7 +74,7 @@ def model_folder(tmp_path_factory):
 
     torch.manual_seed(0)
     codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
-    return export_codec(codec, tmp_path_factory.mktemp("model"), "jepa_tiny.yaml")
+    return export_codec(codec, tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="session")
@@ -117,14 +126,14 @@ def offline_hub(monkeypatch):
 
 
 def corpus_args(yaml_name: str, output, *extra, test_split: bool = False):
-    """Command line of a recipe (``hparams/<yaml_name>``) on the embedded
+    """Command line of a recipe (its YAML ``yaml_name``) on the embedded
     corpus, on CPU, in ``output``; with ``test_split`` its test split too."""
     from jepa_tokenizer.data.embedded_corpus import corpus_path
 
     splits = ["--train_splits", "[train]", "--valid_splits", "[valid]"]
     splits += ["--test_splits", "[test]"] if test_split else []
     return [
-        str(HPARAMS / yaml_name),
+        str(recipe_file(yaml_name)),
         "--data_folder",
         str(corpus_path()),
         *splits,

@@ -5,7 +5,7 @@ import csv
 
 import pytest
 import torch
-from conftest import HPARAMS, assert_ranks_agree, corpus_args, load_recipe, train_on_two_ranks, wer_file_summary
+from conftest import assert_ranks_agree, corpus_args, load_recipe, recipe_file, train_on_two_ranks, wer_file_summary
 
 from jepa_tokenizer.data.embedded_corpus import corpus_path
 from jepa_tokenizer.data.extraction import extract_features, load_features
@@ -246,7 +246,7 @@ def test_compare_codecs_writes_one_row_per_tokenizer_and_resumes(model_folder, e
         f"tokenizer_options: {{source: {encodec_folder}, bandwidth: 1.5}}}}]"
     )
     args = [
-        str(HPARAMS / "compare_codecs.yaml"),
+        str(recipe_file("compare_codecs.yaml")),
         "--data_folder",
         str(corpus_path()),
         "--output_folder",

@@ -20,7 +20,7 @@ def models(tmp_path_factory):
     for seed in (0, 1):
         torch.manual_seed(seed)
         codec = load_model_config("jepa_tiny.yaml")["codec"].eval()
-        folders.append(export_codec(codec, tmp_path_factory.mktemp(f"model{seed}"), "jepa_tiny.yaml"))
+        folders.append(export_codec(codec, tmp_path_factory.mktemp(f"model{seed}")))
     return folders
 
 

@@ -50,17 +50,6 @@ def test_same_tokens_alone_and_in_a_padded_batch(tiny_codec):
     assert torch.equal(tokens[1:], alone_b)
 
 
-def test_dasb_interface_matches_encode_decode(tiny_codec):
-    wav = torch.randn(2, 12800) * 0.1
-    tokens = tiny_codec.sig_to_tokens(wav, torch.ones(2), num_codebooks=3)
-    assert not tokens.requires_grad
-    with torch.no_grad():
-        assert torch.equal(tokens, tiny_codec.encode(wav))
-        assert torch.equal(tiny_codec.tokens_to_sig(tokens), tiny_codec.decode(tokens))
-    with pytest.raises(ValueError, match="3 tokens per frame"):
-        tiny_codec.sig_to_tokens(wav, num_codebooks=2)
-
-
 def test_decode_with_lengths_matches_decoding_alone(tiny_codec):
     torch.manual_seed(4)
     with torch.no_grad():

@@ -1,5 +1,7 @@
 """HiFiGANDecoder: exact output lengths, range, silence past the real frames."""
 
+import re
+
 import pytest
 import torch
 
@@ -50,3 +52,22 @@ def test_errors():
     dec = HiFiGANDecoder(code_dim=4, channels=[8, 4], upsample_rates=[5])
     with pytest.raises(ValueError, match="batch, frames, dim"):
         dec(torch.randn(4, 4))
+
+
+def test_weights_saved_before_the_shared_residual_unit_still_load():
+    # up to commit 81ccb9d the decoder's stacks kept their own lists: stacks.K.convs1.D.*, stacks.K.acts2.D.*
+    kw = dict(
+        code_dim=6, channels=[8, 4, 4], upsample_rates=[5, 4], resblock_kernel_sizes=[3, 5], resblock_dilations=[1, 3]
+    )
+    torch.manual_seed(0)
+    trained = HiFiGANDecoder(**kw).eval()
+    old_keys = {}
+    for key, value in trained.state_dict().items():
+        old = re.sub(r"stacks\.(\d+)\.(\d+)\.(conv|act)([12])\.", r"stacks.\1.\3s\4.\2.", key)
+        old_keys[old] = value
+    assert any(".convs1.1." in key for key in old_keys) and any(".acts2.0." in key for key in old_keys)
+    torch.manual_seed(1)
+    fresh = HiFiGANDecoder(**kw).eval()
+    fresh.load_state_dict(old_keys)  # strict: every key found
+    frames = torch.randn(2, 3, 6)
+    assert torch.equal(fresh(frames), trained(frames))

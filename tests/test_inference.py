@@ -1,5 +1,7 @@
 """JEPATokenizer: reload of an exported folder, files in and out, flat views."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile
@@ -14,7 +16,7 @@ from jepa_tokenizer.pretrained.inference import JEPATokenizer
 def exported(tmp_path_factory):
     torch.manual_seed(0)
     codec = load_model_config("jepa_tiny.yaml", {"use_daam": False})["codec"].eval()
-    folder = export_codec(codec, tmp_path_factory.mktemp("model"), "jepa_tiny.yaml", {"use_daam": False})
+    folder = export_codec(codec, tmp_path_factory.mktemp("model"))
     tokenizer = JEPATokenizer.from_hparams(source=str(folder), savedir=str(tmp_path_factory.mktemp("saved")))
     return codec, tokenizer
 
@@ -27,6 +29,49 @@ def test_reloaded_folder_gives_identical_tokens_and_audio(exported):
         tokens = codec.encode(wav)
         assert torch.equal(tokenizer.encode_batch(wav), tokens)
         assert torch.allclose(tokenizer.decode_batch(tokens), codec.decode(tokens), atol=1e-6)
+
+
+def test_export_writes_the_constructor_calls_not_a_configuration(tmp_path):
+    # a codec built in Python, with sizes no configuration file has
+    from jepa_tokenizer import FSQ, HiFiGANDecoder, JEPACodec, JEPAEncoder, MixedRadixPacker
+
+    torch.manual_seed(3)
+    encoder = JEPAEncoder(
+        sample_rate=800,
+        channels=[4, 8, 8],
+        strides=[4, 5],
+        code_dim=10,
+        res_dilations=[1],
+        conformer_layers=1,
+        conformer_heads=1,
+        daam_alpha_init=1.0e-5,
+    )
+    decoder = HiFiGANDecoder(
+        code_dim=10, channels=[8, 4, 4], upsample_rates=[5, 4], resblock_kernel_sizes=[3], resblock_dilations=[1]
+    )
+    codec = JEPACodec(encoder, FSQ(levels=4, dim=10), MixedRadixPacker(radices=4, num_digits=10, group_size=7), decoder)
+    folder = export_codec(codec.eval(), tmp_path / "model")
+    text = (folder / "hyperparams.yaml").read_text()
+    assert "!include" not in text and "codec: !new:jepa_tokenizer.models.codec.JEPACodec" in text
+    loaded = JEPATokenizer.from_hparams(source=str(folder), savedir=str(tmp_path / "saved")).codec
+    assert loaded.encoder.init_arguments == encoder.init_arguments  # 1e-05 read back as a float
+    wav = torch.randn(1, 400)
+    with torch.no_grad():
+        assert torch.equal(loaded.encode(wav), codec.encode(wav))
+
+
+def test_folders_exported_before_the_constructor_calls_still_load(tmp_path):
+    # hyperparams.yaml as the export wrote it up to commit 81ccb9d (a flattened model configuration)
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "hyperparams.yaml").write_text((Path(__file__).parent / "data" / "legacy_flat_export.yaml").read_text())
+    torch.manual_seed(0)
+    codec = load_model_config("jepa_tiny.yaml", {"use_daam": False})["codec"].eval()
+    torch.save(codec.state_dict(), folder / "codec.ckpt")
+    loaded = JEPATokenizer.from_hparams(source=str(folder), savedir=str(tmp_path / "saved"))
+    wav = torch.randn(1, 16000) * 0.1
+    with torch.no_grad():
+        assert torch.equal(loaded.encode_batch(wav), codec.encode(wav))
 
 
 def test_file_of_any_rate_and_channels(exported, tmp_path):

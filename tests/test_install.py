@@ -141,7 +141,7 @@ def test_a_wheel_loads_the_model_configurations_by_name_outside_the_checkout(ins
 def test_a_wheel_exports_encodes_and_decodes_with_its_command_line(installed_wheel, tmp_path, spoken_wav):
     export = (
         "import torch; from jepa_tokenizer.models.config import load_model_config; from jepa_tokenizer.pretrained.export import export_codec;"
-        "torch.manual_seed(0); export_codec(load_model_config('jepa_tiny.yaml')['codec'].eval(), 'model', 'jepa_tiny.yaml')"
+        "torch.manual_seed(0); export_codec(load_model_config('jepa_tiny.yaml')['codec'].eval(), 'model')"
     )
     out = run_outside(installed_wheel, tmp_path, "-c", export)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -7,6 +7,8 @@ import torch
 from conftest import assert_ranks_agree, embedded_recipe_args, load_recipe, train_on_two_ranks
 from speechbrain.dataio.batch import PaddedBatch
 
+from jepa_tokenizer.data.crops import CropPlan
+
 
 def recipe_args(output, *extra):
     return embedded_recipe_args("pretrain_jepa.yaml", output, "--batch_size", "8", *extra)
@@ -189,7 +191,7 @@ def test_ema_runs_once_per_optimizer_step_with_accumulation(recipe, tmp_path, mo
 
 
 def test_training_crops_change_with_the_epoch_and_stay_within_the_limit(recipe):
-    plan = load_recipe("audio_data").CropPlan(seed=1, max_seconds=2.0)
+    plan = CropPlan(seed=1, max_seconds=2.0)
     first = plan.window("utt-1", 6.0, train=True)
     assert plan.window("utt-1", 6.0, train=True) == first  # deterministic
     plan.epoch = 1

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import soundfile
-from conftest import HPARAMS, SHARED_SPEECH, embedded_recipe_args, load_recipe, wer_file_summary
+from conftest import SHARED_SPEECH, embedded_recipe_args, load_recipe, recipe_file, wer_file_summary
 
 from jepa_tokenizer.training.experiment import TrainingClock, recipe_argv, stop_if_out_of_time
 
@@ -197,7 +197,7 @@ def test_quickstart_shares_its_budget_between_the_stages(tmp_path):
 
 def test_recipe_argv_writes_yaml_values_and_run_options():
     argv = recipe_argv(
-        str(HPARAMS / "train_codec.yaml"),
+        str(recipe_file("train_codec.yaml")),
         {"train_splits": ["a b"], "noprogressbar": False, "optimizer_step_limit": 3, "progress_label": "[1/4] x: y"},
     )
     assert argv[1:] == ["--train_splits", '["a b"]', "--optimizer_step_limit", "3", "--progress_label", '"[1/4] x: y"']

@@ -1,6 +1,7 @@
 """Training-log parsing and curve plots."""
 
-from jepa_tokenizer.training.train_log import parse_train_log, plot_curves
+from jepa_tokenizer.evaluation.plots import plot_curves
+from jepa_tokenizer.training.train_log import parse_train_log
 
 LINES = [
     "epoch: 1, step: 10, lr: 1.50e-04 - train loss: 6.25e-01, train pred_std: 2.81e-01 - valid loss: 2.68e-01",

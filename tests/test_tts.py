@@ -44,8 +44,7 @@ def trained(utterances, tmp_path_factory):
         ]
     )
     levels = utterances[0]["digits"].new_full((utterances[0]["digits"].shape[1],), 4).tolist()
-    arguments = {"num_units": len(units), "levels": levels, "num_speakers": len(SPEAKERS), **ARCH}
-    model = TokenTTS(**arguments)
+    model = TokenTTS(num_units=len(units), levels=levels, num_speakers=len(SPEAKERS), **ARCH)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(200):
@@ -55,7 +54,7 @@ def trained(utterances, tmp_path_factory):
         loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
-    return {"model": model.eval(), "units": units, "batch": batch, "losses": losses, "arguments": arguments}
+    return {"model": model.eval(), "units": units, "batch": batch, "losses": losses}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,6 @@ def tts(trained, model_folder, tmp_path_factory):
     folder = export_tts(
         trained["model"],
         tmp_path_factory.mktemp("tts"),
-        trained["arguments"],
         trained["units"].folder,
         model_folder,
         speakers=SPEAKERS,
@@ -261,12 +259,10 @@ def test_recipe_on_two_ranks_trains_the_same_model_and_reports_once(model_folder
 def test_sentencepiece_units_without_speakers_export_and_synthesize(utterances, model_folder, tmp_path):
     pytest.importorskip("sentencepiece")
     units = TextUnits(tmp_path / "units", [u["text"] for u in utterances] * 5, "unigram", 60)
-    arguments = {"num_units": len(units), "levels": [4] * utterances[0]["digits"].shape[1], **ARCH}
-    model = TokenTTS(**arguments).eval()  # no speaker table
+    model = TokenTTS(num_units=len(units), levels=[4] * utterances[0]["digits"].shape[1], **ARCH).eval()  # no speakers
     folder = export_tts(
         model,
         tmp_path / "tts",
-        arguments,
         units.folder,
         model_folder,
         "unigram",

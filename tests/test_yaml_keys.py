@@ -46,9 +46,20 @@ def sources():
     return python_sources()
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in HPARAMS.glob("*.yaml") if p.name not in NOT_RECIPE_YAML))
-def test_every_key_is_used(name, sources):
-    assert unused_keys((HPARAMS / name).read_text(), sources) == []
+#: the quickstart's YAML (top-level hparams/) and each recipe's (hparams/ next to its script)
+RECIPE_YAML = sorted(HPARAMS.glob("*.yaml")) + sorted((REPO / "recipes").rglob("hparams/*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in RECIPE_YAML if p.name not in NOT_RECIPE_YAML], ids=lambda p: str(p.relative_to(REPO))
+)
+def test_every_key_is_used(path, sources):
+    assert unused_keys(path.read_text(), sources) == []
+
+
+def test_every_recipe_yaml_is_found():
+    names = {path.name for path in RECIPE_YAML}
+    assert {"pretrain_jepa.yaml", "train_codec.yaml", "asr_tokens.yaml", "tts_tokens.yaml", "quickstart.yaml"} <= names
 
 
 def test_an_unused_key_is_found(sources):

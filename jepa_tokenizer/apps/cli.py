@@ -158,6 +158,7 @@ def _eval_manifest(tokenizer, args) -> None:
 
 def _eval_audio(tokenizer, args) -> None:
     from jepa_tokenizer.data.audio import load_audio
+    from jepa_tokenizer.evaluation.evaluate import resynthesize
     from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics
 
     files = [src for src, _ in _pairs(Path(args.audio), Path("."), AUDIO_EXTENSIONS, ".wav")]
@@ -165,10 +166,10 @@ def _eval_audio(tokenizer, args) -> None:
     rate = tokenizer.codec.frame_rate
     for path in tqdm(files, desc="evaluating", unit="file"):
         wav = load_audio(path, tokenizer.sample_rate).wav
-        with torch.no_grad():
-            tokens = tokenizer.encode_batch(wav.unsqueeze(0))
-            recon = tokenizer.decode_batch(tokens, num_samples=wav.numel())[0].cpu()
-            if args.chunk_seconds:
+        recon = resynthesize(tokenizer, wav)
+        if args.chunk_seconds:
+            with torch.no_grad():
+                tokens = tokenizer.encode_batch(wav.unsqueeze(0))
                 chunked = tokenizer.codec.encode_long(
                     wav.to(tokenizer.device),
                     max(1, round(args.chunk_seconds * rate)),
@@ -225,7 +226,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     )
     ev.add_argument("--context-seconds", type=float, default=4.0)
     syn = sub.add_parser("synthesize", help="text -> speech with an exported TTS folder")
-    syn.add_argument("--model", required=True, help="exported TTS folder (recipes/LibriTTS/train_tts.py)")
+    syn.add_argument("--model", required=True, help="exported TTS folder (recipes/LibriTTS/TTS/train_tts.py)")
     syn.add_argument("--text", help="one text -> the --output file")
     syn.add_argument("--texts", help="a text file, one text per line -> --output folder (0000.wav...)")
     syn.add_argument("--output", required=True)

@@ -14,6 +14,7 @@ from typing import Dict, List
 
 from torch import nn
 
+from jepa_tokenizer.evaluation.reports import markdown_table
 from jepa_tokenizer.models.config import load_model_config
 
 __all__ = ["count_parameters", "describe_config", "summary_table"]
@@ -63,9 +64,7 @@ def summary_table(paths: List[str]) -> str:
     """Markdown table with one row per configuration file."""
     rows = [describe_config(p) for p in paths]
     header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(k, r[k]) for k in header) + " |" for r in rows]
-    return "\n".join(lines)
+    return markdown_table(header, [[_fmt(k, r[k]) for k in header] for r in rows])
 
 
 def main() -> None:

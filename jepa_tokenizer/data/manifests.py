@@ -10,7 +10,9 @@ script) share: reading durations, skipping work already done, atomic writes.
   ``ID, duration, wav, spk_id, wrd``.
 * :func:`prepare_unlabelled` reads any folder tree of audio (e.g. LibriLight)
   and writes ``<save_folder>/<name>.csv`` with ``ID, duration, wav, spk_id``.
-* :func:`merge_manifests` joins manifests into one.
+* :func:`merge_manifests` joins manifests into one;
+  :func:`prepare_split_groups` prepares splits and merges them into one
+  manifest per role (train, valid, test...).
 
 Work already done is skipped: when every manifest exists and a small JSON file
 in ``save_folder`` records the same options, nothing is read again. Unreadable
@@ -39,6 +41,7 @@ __all__ = [
     "prepare_librispeech",
     "prepare_unlabelled",
     "merge_manifests",
+    "prepare_split_groups",
     "split_manifests",
     "write_labelled_manifests",
     "measure_rows",
@@ -473,3 +476,34 @@ def merge_manifests(csvs: List[str], output: str, with_text: bool = False) -> st
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     write_csv(Path(output), columns, rows)
     return output
+
+
+def prepare_split_groups(
+    data_folder: PathLike,
+    save_folder: PathLike,
+    groups: Dict[str, Sequence[str]],
+    outputs: Dict[str, str],
+    with_text: bool = False,
+    skip_prep: bool = False,
+    extra: Optional[Dict[str, List[str]]] = None,
+) -> Dict[str, str]:
+    """Prepares every LibriSpeech split named in ``groups`` (role -> splits)
+    and writes, for each role, the merged manifest ``outputs[role]`` (plus the
+    manifests of ``extra[role]``, e.g. unlabelled audio for training).
+
+    Example
+    -------
+    >>> from jepa_tokenizer.data.embedded_corpus import corpus_path
+    >>> import tempfile, csv
+    >>> save = tempfile.mkdtemp()
+    >>> out = prepare_split_groups(corpus_path(), save, {"all": ["valid", "test"]}, {"all": f"{save}/all.csv"})
+    >>> with open(out["all"]) as f:
+    ...     ids = [row["ID"] for row in csv.DictReader(f)]
+    >>> len(ids) == len(set(ids)) > 0
+    True
+    """
+    splits = sorted({split for group in groups.values() for split in group})
+    paths = prepare_librispeech(data_folder, save_folder, splits, skip_prep=skip_prep)
+    for role, group in groups.items():
+        merge_manifests([paths[s] for s in group] + list((extra or {}).get(role, [])), outputs[role], with_text)
+    return {role: outputs[role] for role in groups}

@@ -10,6 +10,7 @@ Authors
 """
 
 import csv
+import functools
 from pathlib import Path
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
@@ -19,7 +20,7 @@ from tqdm import tqdm
 from jepa_tokenizer.data.audio import load_audio, save_audio
 from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics, resynthesis_wer
 
-__all__ = ["Utterance", "load_manifest", "tokenizer_system", "evaluate_system", "write_utterance_table"]
+__all__ = ["Utterance", "load_manifest", "resynthesize", "tokenizer_system", "evaluate_system", "write_utterance_table"]
 
 Reconstruct = Callable[[torch.Tensor], torch.Tensor]
 
@@ -63,15 +64,35 @@ def load_manifest(path: Union[str, Path], sample_rate: int, max_utterances: Opti
     return utterances
 
 
+def resynthesize(tokenizer, wav: torch.Tensor) -> torch.Tensor:
+    """One signal ``[T]`` encoded and decoded by ``tokenizer`` (a
+    ``JEPATokenizer``, anything with its ``encode_batch`` / ``decode_batch``,
+    or a DASB-style tokenizer with ``sig_to_tokens`` / ``tokens_to_sig``),
+    trimmed to ``T`` samples, float on the CPU.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from jepa_tokenizer.models.config import load_model_config
+    >>> from jepa_tokenizer.pretrained.export import export_codec
+    >>> from jepa_tokenizer.pretrained.tokenizers import JEPADASBTokenizer
+    >>> folder = export_codec(load_model_config("jepa_tiny.yaml")["codec"], tempfile.mkdtemp())
+    >>> resynthesize(JEPADASBTokenizer(source=str(folder)), torch.randn(12345) * 0.1).shape
+    torch.Size([12345])
+    """
+    batch = wav.unsqueeze(0)
+    with torch.no_grad():
+        if hasattr(tokenizer, "sig_to_tokens"):
+            out = tokenizer.tokens_to_sig(tokenizer.sig_to_tokens(batch, torch.ones(1)))
+        else:
+            out = tokenizer.decode_batch(tokenizer.encode_batch(batch))
+    return out[0, : wav.numel()].float().cpu()
+
+
 def tokenizer_system(tokenizer) -> Reconstruct:
-    """Encode-then-decode with a ``JEPATokenizer`` (or anything with its
-    ``encode_batch`` / ``decode_batch``), at the tokenizer's sample rate."""
-
-    def reconstruct(wav: torch.Tensor) -> torch.Tensor:
-        tokens = tokenizer.encode_batch(wav.unsqueeze(0))
-        return tokenizer.decode_batch(tokens, num_samples=wav.numel())[0].float().cpu()
-
-    return reconstruct
+    """``resynthesize`` with ``tokenizer``: the ``reconstruct`` of
+    ``evaluate_system``, at the tokenizer's sample rate."""
+    return functools.partial(resynthesize, tokenizer)
 
 
 def evaluate_system(

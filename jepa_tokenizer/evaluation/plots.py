@@ -1,5 +1,10 @@
 """Pictures for reports: spectrograms of originals next to reconstructions,
-and the DAAM gates of every encoder block over time.
+the DAAM gates of every encoder block over time, and training curves.
+
+Training curves from the command line::
+
+    python -m jepa_tokenizer.evaluation.plots results/a/train_log.txt results/b/train_log.txt \
+        --labels DAAM "no DAAM" --key "valid loss" --output curves.png
 
 Needs matplotlib (``pip install jepa-tokenizer[metrics]``).
 
@@ -7,18 +12,21 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import argparse
 from pathlib import Path
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torchaudio
 
 from jepa_tokenizer.nn.lengths import ceil_div
+from jepa_tokenizer.training.train_log import parse_train_log
 
-__all__ = ["log_mel", "plot_spectrograms", "plot_daam_gates"]
+__all__ = ["pyplot", "save_figure", "log_mel", "plot_spectrograms", "plot_daam_gates", "plot_curves", "main"]
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's ``pyplot`` drawing to files (the Agg backend: no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,15 +35,13 @@ def _pyplot():
     return plt
 
 
-def _save(fig, output: Union[str, Path]) -> Path:
+def save_figure(fig, output: Union[str, Path], dpi: int = 100) -> Path:
+    """Writes ``fig`` to ``output`` (folders created) and closes it."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(output, dpi=100)
-    fig.clf()
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    fig.savefig(output, dpi=dpi)
+    pyplot().close(fig)
     return output
 
 
@@ -72,7 +78,7 @@ def plot_spectrograms(
     >>> path.stat().st_size > 0
     True
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         len(rows), len(column_labels), figsize=(4 * len(column_labels), 2.4 * len(rows)), squeeze=False
     )
@@ -95,7 +101,7 @@ def plot_spectrograms(
             axis.set_xlabel("s", fontsize=8)
             axis.set_ylabel("mel bin", fontsize=8)
             axis.tick_params(labelsize=7)
-    return _save(fig, output)
+    return save_figure(fig, output)
 
 
 def plot_daam_gates(
@@ -119,7 +125,7 @@ def plot_daam_gates(
     >>> path.stat().st_size > 0
     True
     """
-    plt = _pyplot()
+    plt = pyplot()
     seconds = wav.numel() / sample_rate
     fig, axes = plt.subplots(len(gates) + 1, 1, figsize=(9, 1.2 + 1.3 * (len(gates) + 1)), sharex=True)
     mel = log_mel(wav, sample_rate)
@@ -145,4 +151,47 @@ def plot_daam_gates(
         axis.grid(True, alpha=0.3)
         axis.tick_params(labelsize=7)
     axes[-1].set_xlabel("time (s)")
-    return _save(fig, output)
+    return save_figure(fig, output)
+
+
+def plot_curves(
+    logs: Sequence[str],
+    labels: Sequence[str],
+    keys: Sequence[str],
+    output: Union[str, Path],
+    x_key: str = "step",
+    title: Optional[str] = None,
+) -> Path:
+    """Plots ``keys`` against ``x_key`` for each SpeechBrain ``train_log.txt``
+    into a PNG (log y axis), one panel per key."""
+    fig, axes = pyplot().subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
+    for axis, key in zip(axes[0], keys):
+        for path, label in zip(logs, labels):
+            rows = [r for r in parse_train_log(path) if key in r and x_key in r]
+            axis.plot([r[x_key] for r in rows], [r[key] for r in rows], label=label)
+        axis.set_xlabel(x_key)
+        axis.set_ylabel(key)
+        axis.set_yscale("log")
+        axis.grid(True, alpha=0.3)
+        axis.legend()
+    if title:
+        fig.suptitle(title)
+    return save_figure(fig, output, dpi=110)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Command line: training curves of SpeechBrain logs."""
+    parser = argparse.ArgumentParser(description="Plot SpeechBrain training logs")
+    parser.add_argument("logs", nargs="+")
+    parser.add_argument("--labels", nargs="+")
+    parser.add_argument("--key", nargs="+", default=["valid loss"])
+    parser.add_argument("--x", default="step")
+    parser.add_argument("--title", default=None)
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args(argv)
+    labels = args.labels or [str(Path(p).parent.name) for p in args.logs]
+    print(plot_curves(args.logs, labels, args.key, args.output, args.x, args.title))
+
+
+if __name__ == "__main__":
+    main()

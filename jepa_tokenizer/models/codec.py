@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from jepa_tokenizer.models.decoder import HiFiGANDecoder
 from jepa_tokenizer.models.encoder import JEPAEncoder
+from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
 from jepa_tokenizer.nn.validation import check_relative_lengths
 from jepa_tokenizer.quantization.fsq import FSQ
@@ -43,7 +44,7 @@ class CodecOutput(NamedTuple):
     counts: torch.Tensor
 
 
-class JEPACodec(nn.Module):
+class JEPACodec(RecordsArguments, nn.Module):
     """Speech tokenizer: waveform -> integer tokens -> waveform.
 
     Audio of ``T`` samples gives ``N = ceil(T / hop)`` frames (the input is
@@ -276,33 +277,3 @@ class JEPACodec(nn.Module):
             pieces.append(audio[(start - left) * hop : (end - left) * hop])
         wav = torch.cat(pieces)
         return wav if num_samples is None else wav[:num_samples]
-
-    # --------------------------------- SpeechBrain discrete-audio benchmark
-    def _check_codebooks(self, num_codebooks: Optional[int]) -> None:
-        if num_codebooks is not None and num_codebooks != self.tokens_per_frame:
-            raise ValueError(
-                f"this codec has {self.tokens_per_frame} tokens per frame; "
-                f"num_codebooks={num_codebooks} is not available"
-            )
-
-    @torch.no_grad()
-    def sig_to_tokens(
-        self,
-        signal: torch.Tensor,
-        lengths: Optional[torch.Tensor] = None,
-        num_codebooks: Optional[int] = None,
-    ) -> torch.Tensor:
-        """DASB name of ``encode`` (no gradients): ``[B, T]`` -> ``[B, N, K]``."""
-        self._check_codebooks(num_codebooks)
-        return self.encode(signal, lengths)
-
-    @torch.no_grad()
-    def tokens_to_sig(
-        self,
-        tokens: torch.Tensor,
-        lengths: Optional[torch.Tensor] = None,
-        num_codebooks: Optional[int] = None,
-    ) -> torch.Tensor:
-        """DASB name of ``decode`` (no gradients): ``[B, N, K]`` -> ``[B, N * hop]``."""
-        self._check_codebooks(num_codebooks)
-        return self.decode(tokens, lengths)

@@ -19,7 +19,6 @@ from hyperpyyaml import load_hyperpyyaml
 
 __all__ = [
     "PACKAGE_CONFIGS",
-    "REPO_HPARAMS",
     "model_config_names",
     "resolve_config_path",
     "load_model_config",
@@ -28,8 +27,6 @@ __all__ = [
 # the model configurations installed with the package (a folder on disk:
 # hyperpyyaml's ``!include`` resolves next to the including file)
 PACKAGE_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-# hparams/ of a source checkout: the recipes' YAML files (recipes need a clone)
-REPO_HPARAMS = Path(__file__).resolve().parents[2] / "hparams"
 
 
 def model_config_names() -> List[str]:
@@ -45,7 +42,7 @@ def model_config_names() -> List[str]:
 
 def resolve_config_path(path: Union[str, Path]) -> Path:
     """``path`` when it is a file; else a packaged model configuration of that
-    (file) name; else a recipe YAML of a source checkout's ``hparams/``.
+    (file) name. (Recipe YAML files live next to their scripts in a clone.)
 
     ``hparams/jepa_tiny.yaml`` (where the model files lived before they were
     packaged) still finds the packaged ``jepa_tiny.yaml``.
@@ -60,12 +57,11 @@ def resolve_config_path(path: Union[str, Path]) -> Path:
     candidate = Path(path)
     if candidate.is_file():
         return candidate
-    for fallback in (PACKAGE_CONFIGS / candidate.name, REPO_HPARAMS / candidate, REPO_HPARAMS / candidate.name):
-        if fallback.is_file():
-            return fallback
+    if (PACKAGE_CONFIGS / candidate.name).is_file():
+        return PACKAGE_CONFIGS / candidate.name
     raise FileNotFoundError(
         f"configuration not found: {path} (not a file; the packaged model configurations are "
-        f"{', '.join(model_config_names())}; recipe YAML files live in hparams/ of a clone)"
+        f"{', '.join(model_config_names())})"
     )
 
 

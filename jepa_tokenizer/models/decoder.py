@@ -9,55 +9,23 @@ Authors
 """
 
 import math
+import re
 from typing import Optional, Sequence
 
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
-from jepa_tokenizer.models.encoder import same_padding
 from jepa_tokenizer.nn.activations import SnakeBeta
+from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.lengths import steps_mask
+from jepa_tokenizer.nn.residual import ResidualUnit, same_padding
 
 __all__ = ["MRFBlock", "HiFiGANDecoder"]
 
 
 def _norm(module: nn.Module, enabled: bool) -> nn.Module:
     return apply_weight_norm(module) if enabled else module
-
-
-class MRFResBlock(nn.Module):
-    """One kernel size of a multi-receptive-field block.
-
-    For each dilation ``d``: ``x + conv_k(snake(conv_{k,d}(snake(x))))``.
-    """
-
-    def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int], weight_norm: bool):
-        super().__init__()
-        self.acts1 = nn.ModuleList(SnakeBeta(channels) for _ in dilations)
-        self.acts2 = nn.ModuleList(SnakeBeta(channels) for _ in dilations)
-        self.convs1 = nn.ModuleList(
-            _norm(
-                nn.Conv1d(channels, channels, kernel_size, dilation=d, padding=same_padding(kernel_size, d)),
-                weight_norm,
-            )
-            for d in dilations
-        )
-        self.convs2 = nn.ModuleList(
-            _norm(nn.Conv1d(channels, channels, kernel_size, padding=same_padding(kernel_size)), weight_norm)
-            for _ in dilations
-        )
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        for a1, c1, a2, c2 in zip(self.acts1, self.convs1, self.acts2, self.convs2):
-            h = c1(a1(x))
-            if mask is not None:
-                h = h * mask
-            h = c2(a2(h))
-            if mask is not None:
-                h = h * mask
-            x = x + h
-        return x
 
 
 class MRFBlock(nn.Module):
@@ -89,14 +57,37 @@ class MRFBlock(nn.Module):
         weight_norm: bool = True,
     ):
         super().__init__()
-        self.stacks = nn.ModuleList(MRFResBlock(channels, k, dilations, weight_norm) for k in kernel_sizes)
+        # one stack of residual units (one per dilation) per kernel size
+        self.stacks = nn.ModuleList(
+            nn.ModuleList(ResidualUnit(channels, k, d, weight_norm) for d in dilations) for k in kernel_sizes
+        )
+        self.register_load_state_dict_pre_hook(_rename_stack_keys)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``[B, C, T]`` -> ``[B, C, T]``; ``mask`` (``[B, 1, T]``) zeroes padding."""
-        return sum(stack(x, mask) for stack in self.stacks) / len(self.stacks)
+        total = 0
+        for stack in self.stacks:
+            h = x
+            for unit in stack:
+                h = unit(h, mask)
+            total = total + h
+        return total / len(self.stacks)
 
 
-class HiFiGANDecoder(nn.Module):
+# weights saved before the decoder used the shared ResidualUnit (up to commit
+# 81ccb9d): stacks.K.convs1.D.* -> stacks.K.D.conv1.* (acts likewise)
+_OLD_STACK_KEY = re.compile(r"stacks\.(\d+)\.(conv|act)s([12])\.(\d+)\.(.+)")
+
+
+def _rename_stack_keys(module, state_dict, prefix, *args) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        match = _OLD_STACK_KEY.fullmatch(key[len(prefix) :])
+        if match:
+            stack, kind, which, unit, rest = match.groups()
+            state_dict[f"{prefix}stacks.{stack}.{unit}.{kind}{which}.{rest}"] = state_dict.pop(key)
+
+
+class HiFiGANDecoder(RecordsArguments, nn.Module):
     """Latent frames ``[B, N, D]`` -> waveform ``[B, N * hop]`` in ``(-1, 1)``.
 
     1x1 conv ``D -> channels[0]``, then per upsampling rate ``s``: SnakeBeta,
@@ -193,14 +184,7 @@ class HiFiGANDecoder(nn.Module):
             jump /= up.stride[0]
             field += (up.kernel_size[0] - 1) * jump
             # the stacks of an MRF block run side by side: the widest counts
-            field += (
-                max(
-                    sum((c.kernel_size[0] - 1) * c.dilation[0] for c in (*stack.convs1, *stack.convs2))
-                    for stack in mrf.stacks
-                )
-                / 2
-                * jump
-            )
+            field += max(sum(unit.reach() for unit in stack) for stack in mrf.stacks) * jump
         field += (self.conv_out.kernel_size[0] - 1) / 2 * jump
         return math.ceil(field) + 1
 

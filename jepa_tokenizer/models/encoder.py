@@ -12,62 +12,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from jepa_tokenizer.nn.activations import SnakeBeta
+from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.conformer import ConformerStack
 from jepa_tokenizer.nn.daam import DAAMGate
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute, steps_mask
+from jepa_tokenizer.nn.residual import ResidualUnit, same_padding
 from jepa_tokenizer.nn.validation import check_relative_lengths, check_waveform
 
 __all__ = ["ResidualUnit", "EncoderBlock", "EncoderOutput", "JEPAEncoder"]
-
-
-def same_padding(kernel_size: int, dilation: int = 1) -> int:
-    """Padding that keeps the length of an odd-kernel, stride-1 convolution."""
-    return dilation * (kernel_size - 1) // 2
-
-
-class ResidualUnit(nn.Module):
-    """``x + conv(snake(conv_dilated(snake(x))))``, masked after each conv.
-
-    Arguments
-    ---------
-    channels : int
-        Channels in and out.
-    kernel_size : int
-        Kernel of both convolutions (odd).
-    dilation : int
-        Dilation of the first convolution.
-
-    Example
-    -------
-    >>> unit = ResidualUnit(channels=4, kernel_size=7, dilation=3)
-    >>> unit(torch.randn(2, 4, 50)).shape
-    torch.Size([2, 4, 50])
-    """
-
-    def __init__(self, channels: int, kernel_size: int = 7, dilation: int = 1):
-        super().__init__()
-        if kernel_size % 2 == 0:
-            raise ValueError(f"ResidualUnit: kernel_size must be odd; got {kernel_size}")
-        self.act1 = SnakeBeta(channels)
-        self.conv1 = nn.Conv1d(
-            channels,
-            channels,
-            kernel_size,
-            dilation=dilation,
-            padding=same_padding(kernel_size, dilation),
-        )
-        self.act2 = SnakeBeta(channels)
-        self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=same_padding(kernel_size))
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``x``: ``[B, C, T]``; ``mask``: ``[B, 1, T]`` (1 on real frames)."""
-        h = self.conv1(self.act1(x))
-        if mask is not None:
-            h = h * mask
-        h = self.conv2(self.act2(h))
-        if mask is not None:
-            h = h * mask
-        return x + h
 
 
 class EncoderBlock(nn.Module):
@@ -182,7 +134,7 @@ class EncoderOutput(NamedTuple):
     gates: Optional[List[torch.Tensor]] = None
 
 
-class JEPAEncoder(nn.Module):
+class JEPAEncoder(RecordsArguments, nn.Module):
     """Waveform encoder of the JEPA tokenizer.
 
     Conv stem (input conv, then one ``EncoderBlock`` per stride), a 1x1

@@ -9,13 +9,14 @@ from typing import Optional
 import torch
 from torch import nn
 
+from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.conformer import ConformerStack
 from jepa_tokenizer.nn.lengths import steps_mask
 
 __all__ = ["JEPAPredictor"]
 
 
-class JEPAPredictor(nn.Module):
+class JEPAPredictor(RecordsArguments, nn.Module):
     """Predicts the target encoder's latents at masked frames.
 
     A learned mask token (truncated normal, std ``mask_token_std``) replaces

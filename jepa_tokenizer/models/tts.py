@@ -23,6 +23,7 @@ from speechbrain.dataio.dataio import length_to_mask
 from speechbrain.lobes.models.transformer.Transformer import PositionalEncoding
 from torch import nn
 
+from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.lengths import relative_to_absolute
 
 __all__ = ["TTSOutput", "TokenTTS", "tts_loss", "sample_digits"]
@@ -61,7 +62,7 @@ def sample_digits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0
     return torch.multinomial(flat, 1).view(logits.shape[:-1])
 
 
-class TokenTTS(nn.Module):
+class TokenTTS(RecordsArguments, nn.Module):
     """Text units (+ speaker) -> frames of FSQ digits, one frame per step.
 
     Arguments

@@ -35,8 +35,7 @@ class JEPATokenizer(Pretrained):
     >>> import tempfile
     >>> from jepa_tokenizer.models.config import load_model_config
     >>> from jepa_tokenizer.pretrained.export import export_codec
-    >>> folder = export_codec(load_model_config("jepa_tiny.yaml")["codec"],
-    ...                       tempfile.mkdtemp(), "jepa_tiny.yaml")
+    >>> folder = export_codec(load_model_config("jepa_tiny.yaml")["codec"], tempfile.mkdtemp())
     >>> tok = JEPATokenizer.from_hparams(source=str(folder), savedir=tempfile.mkdtemp())
     >>> tokens = tok.encode_batch(torch.randn(2, 16000) * 0.1)
     >>> tokens.shape, tok.decode_batch(tokens).shape

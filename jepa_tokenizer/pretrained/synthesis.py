@@ -1,7 +1,7 @@
 """``TextToSpeech``: text -> tokens -> waveform with an exported TTS folder.
 
 ``export_tts`` writes a self-contained folder: ``hyperparams.yaml`` (the
-model's architecture, its text units and speakers, sampling defaults),
+model's constructor call, its text units and speakers, sampling defaults),
 ``model.ckpt``, ``units/`` (the text-unit inventory) and ``codec/`` (the
 frozen codec the tokens belong to, itself an exported codec folder). It
 loads with ``TextToSpeech.from_folder(folder)``.
@@ -10,7 +10,6 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +20,8 @@ from speechbrain.inference.interfaces import Pretrained
 
 from jepa_tokenizer.data.audio import save_audio
 from jepa_tokenizer.data.text import TextUnits
+from jepa_tokenizer.nn.arguments import constructor_yaml, yaml_value
+from jepa_tokenizer.pretrained.export import save_weights
 
 __all__ = ["TextToSpeech", "export_tts", "TTS_WEIGHTS_FILE", "SAMPLING_KEYS"]
 
@@ -40,8 +41,7 @@ stop_threshold: {stop_threshold}
 min_frames: {min_frames}
 max_frames_per_unit: {max_frames_per_unit}   # generation cap in proportion to the text
 
-model: !new:jepa_tokenizer.models.tts.TokenTTS
-{model_arguments}
+{model}
 modules:
     model: !ref <model>
 pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
@@ -55,7 +55,6 @@ SAMPLING_KEYS = ("temperature", "top_k", "stop_threshold", "min_frames", "max_fr
 def export_tts(
     model: torch.nn.Module,
     folder: Union[str, Path],
-    model_arguments: Dict[str, object],
     units_folder: Union[str, Path],
     codec_folder: Union[str, Path],
     text_units: str = "char",
@@ -64,8 +63,8 @@ def export_tts(
     default_speaker: Optional[str] = None,
     sampling: Optional[Dict[str, float]] = None,
 ) -> Path:
-    """Writes a ``TextToSpeech`` folder for ``model`` (built with
-    ``model_arguments``), copying the text units and the codec folder."""
+    """Writes a ``TextToSpeech`` folder for ``model`` (its constructor call
+    and weights), copying the text units and the codec folder."""
     sampling = {
         "temperature": 0.7,
         "top_k": 0,
@@ -87,17 +86,16 @@ def export_tts(
     for name, source in (("units", units_folder), ("codec", codec_folder)):
         shutil.rmtree(folder / name, ignore_errors=True)
         shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("spm_train.txt"))
-    arguments = "\n".join(f"    {key}: {json.dumps(value)}" for key, value in model_arguments.items())
     text = _TEMPLATE.format(
         text_units=text_units,
         sentencepiece_vocab_size=sentencepiece_vocab_size,
-        speakers=json.dumps(speakers),
-        default_speaker=json.dumps(default_speaker),
-        model_arguments=arguments,
-        **{key: json.dumps(value) for key, value in sampling.items()},
+        speakers=yaml_value(speakers),
+        default_speaker=yaml_value(default_speaker),
+        model=constructor_yaml("model", model).rstrip("\n"),
+        **{key: yaml_value(value) for key, value in sampling.items()},
     )
     (folder / "hyperparams.yaml").write_text(text)
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / TTS_WEIGHTS_FILE)
+    save_weights(model, folder / TTS_WEIGHTS_FILE)
     return folder
 
 

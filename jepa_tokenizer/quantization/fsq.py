@@ -9,6 +9,7 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 from torch import nn
 
+from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.validation import check_integer_codes
 
 __all__ = ["FSQ", "FSQOutput"]
@@ -21,7 +22,7 @@ class FSQOutput(NamedTuple):
     digits: torch.Tensor
 
 
-class FSQ(nn.Module):
+class FSQ(RecordsArguments, nn.Module):
     """Bounds each dimension and rounds it to one of ``levels[d]`` values.
 
     Two grids:

@@ -10,13 +10,14 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.lengths import ceil_div
 from jepa_tokenizer.nn.validation import check_integer_codes
 
 __all__ = ["MixedRadixPacker"]
 
 
-class MixedRadixPacker(nn.Module):
+class MixedRadixPacker(RecordsArguments, nn.Module):
     """Packs groups of ``group_size`` digits into one token and back, exactly.
 
     Digit ``k`` of a group has radix ``r_k``; the token is

@@ -1,22 +1,31 @@
-"""Reading SpeechBrain ``train_log.txt`` files and plotting their curves.
-
-Usage::
-
-    python -m jepa_tokenizer.training.train_log results/a/train_log.txt results/b/train_log.txt \
-        --labels DAAM "no DAAM" --key "valid loss" --output curves.png
+"""Training logs: the recipes' step-interval lines, and reading SpeechBrain
+``train_log.txt`` files (their curves: ``jepa_tokenizer.evaluation.plots``).
 
 Authors
  * jepa-tokenizer team 2026
 """
 
-import argparse
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
-__all__ = ["parse_train_log", "plot_curves"]
+__all__ = ["log_recent_steps", "parse_train_log"]
 
 _FIELD = re.compile(r"([A-Za-z_][\w ]*?):\s*([-+0-9.eE]+|nan|inf)")
+
+
+def log_recent_steps(brain, series: Dict[str, List[float]], meta: Optional[dict] = None, extra=None) -> None:
+    """Every ``log_interval_steps`` optimizer steps, logs the mean of the last
+    interval's values of each series. Call it on every rank: SpeechBrain's
+    logger broadcasts from the main process."""
+    interval = brain.hparams.log_interval_steps
+    if not interval or brain.optimizer_step % interval:
+        return
+    recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in series.items() if v}
+    brain.hparams.train_logger.log_stats(
+        stats_meta={"step": brain.optimizer_step, **(meta or {})},
+        train_stats={**(extra or {}), **recent},
+    )
 
 
 def parse_train_log(path: str) -> List[Dict[str, float]]:
@@ -40,53 +49,3 @@ def parse_train_log(path: str) -> List[Dict[str, float]]:
         if fields:
             rows.append(fields)
     return rows
-
-
-def plot_curves(
-    logs: Sequence[str],
-    labels: Sequence[str],
-    keys: Sequence[str],
-    output: str,
-    x_key: str = "step",
-    title: Optional[str] = None,
-) -> str:
-    """Plots ``keys`` against ``x_key`` for each log into a PNG (log y axis)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
-    for axis, key in zip(axes[0], keys):
-        for path, label in zip(logs, labels):
-            rows = [r for r in parse_train_log(path) if key in r and x_key in r]
-            axis.plot([r[x_key] for r in rows], [r[key] for r in rows], label=label)
-        axis.set_xlabel(x_key)
-        axis.set_ylabel(key)
-        axis.set_yscale("log")
-        axis.grid(True, alpha=0.3)
-        axis.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
-    return output
-
-
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description="Plot SpeechBrain training logs")
-    parser.add_argument("logs", nargs="+")
-    parser.add_argument("--labels", nargs="+")
-    parser.add_argument("--key", nargs="+", default=["valid loss"])
-    parser.add_argument("--x", default="step")
-    parser.add_argument("--title", default=None)
-    parser.add_argument("--output", required=True)
-    args = parser.parse_args()
-    labels = args.labels or [str(Path(p).parent.name) for p in args.logs]
-    print(plot_curves(args.logs, labels, args.key, args.output, args.x, args.title))
-
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,7 @@ in one process, so the library never executes recipe files.
 On the embedded corpus with the tiny model (``hparams/quickstart.yaml``), in
 a time budget (20 minutes on 2 CPU cores by default):
 
-1. Stage-1 JEPA pretraining (``recipes/LibriSpeech/pretrain_jepa.py``);
+1. Stage-1 JEPA pretraining (``recipes/LibriSpeech/JEPA/pretrain_jepa.py``);
 2. Stage-2 codec training on that encoder (``train_codec.py``), exported to
    ``<output>/model``;
 3. a control: Stage 2 with the same number of steps on an untrained, frozen
@@ -38,6 +38,7 @@ import argparse
 import csv
 import datetime
 import functools
+import importlib.util
 import json
 import logging
 import platform
@@ -46,19 +47,17 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import pretrain_jepa  # this folder's recipes, the stages
 import torch
-import train_asr
-import train_codec
 from hyperpyyaml import load_hyperpyyaml
 
-from jepa_tokenizer.data.manifests import merge_manifests, prepare_librispeech
+from jepa_tokenizer.data.manifests import prepare_split_groups
 from jepa_tokenizer.evaluation.evaluate import (
     evaluate_system,
     load_manifest,
     tokenizer_system,
     write_utterance_table,
 )
+from jepa_tokenizer.evaluation.reports import cell, markdown_table, resynthesis_cells, resynthesis_headers
 from jepa_tokenizer.models.config import resolve_config_path
 from jepa_tokenizer.training.experiment import recipe_argv
 
@@ -66,7 +65,37 @@ __all__ = ["Quickstart", "main"]
 
 logger = logging.getLogger(__name__)
 
-RECIPES = {module.__name__: module for module in (pretrain_jepa, train_codec, train_asr)}
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]  # the clone's root: relative paths of the quickstart YAML start there
+
+
+def load_stage_recipe(relative: str):
+    """The recipe script ``recipes/LibriSpeech/<relative>`` as a module (its
+    ``main(argv)`` runs it in this process)."""
+    path = HERE / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # pickling (dataloader workers) finds its functions
+    spec.loader.exec_module(module)
+    return module
+
+
+def repo_path(path: str) -> str:
+    """``path`` if it is a file, else the same path under the clone's root;
+    else a packaged model configuration of that name."""
+    if Path(path).is_file():
+        return str(path)
+    if (REPO / path).is_file():
+        return str(REPO / path)
+    return str(resolve_config_path(path))
+
+
+# the stages' recipes, each in its own folder with its hparams/
+RECIPES = {
+    "pretrain_jepa": load_stage_recipe("JEPA/pretrain_jepa.py"),
+    "train_codec": load_stage_recipe("codec/train_codec.py"),
+    "train_asr": load_stage_recipe("ASR/train_asr.py"),
+}
 STAGES = ("pretrain", "codec", "control", "asr_jepa", "asr_control")
 # stage -> (its keys in the quickstart YAML: <kind>_hparams, <kind>_overrides; its recipe)
 RECIPE_OF = {
@@ -145,7 +174,7 @@ class Quickstart:
             "seed": c["seed"],
             "device": c["device"],
             "noprogressbar": True,
-            "log_config": str(resolve_config_path(c["log_config"])),
+            "log_config": repo_path(c["log_config"]),
             "max_train_minutes": self.budget_minutes(stage),
             "progress_label": f"{self._label(stage)} {stage}",
         }
@@ -187,7 +216,7 @@ class Quickstart:
             f"about {self.minutes_left(stage):.1f} min left in total"
         )
         kind, recipe = RECIPE_OF[stage]
-        hparams_file = str(resolve_config_path(self.config[f"{kind}_hparams"]))
+        hparams_file = repo_path(self.config[f"{kind}_hparams"])
         brain = RECIPES[recipe].main(recipe_argv(hparams_file, self._options(stage)))
         clock = brain.hparams.clock
         self.state[stage] = {
@@ -212,12 +241,10 @@ class Quickstart:
     # ------------------------------------------------------------ evaluation
     def _test_manifest(self) -> Path:
         folder = self.output / "eval" / "manifests"
-        paths = prepare_librispeech(self.config["data_folder"], str(folder), self.config["test_splits"])
-        if len(paths) == 1:
-            return Path(next(iter(paths.values())))
-        merged = folder / "test.csv"
-        merge_manifests(list(paths.values()), str(merged))
-        return merged
+        groups, outputs = {"test": self.config["test_splits"]}, {"test": str(folder / "test.csv")}
+        return Path(
+            prepare_split_groups(self.config["data_folder"], str(folder), groups, outputs, with_text=True)["test"]
+        )
 
     def _asr(self, corpus_vocabulary: bool):
         from jepa_tokenizer.evaluation.metrics import make_asr
@@ -307,7 +334,7 @@ class Quickstart:
     # ---------------------------------------------------------------- report
     def plot_curves(self) -> List[Path]:
         """Training curves of the three stages."""
-        from jepa_tokenizer.training.train_log import plot_curves
+        from jepa_tokenizer.evaluation.plots import plot_curves
 
         pictures = []
         pretrain = self.state["pretrain"]["train_log"]
@@ -359,12 +386,11 @@ class Quickstart:
             "",
             "## Training",
             "",
-            "| stage | optimizer steps | minutes |",
-            "|---|---|---|",
+            markdown_table(
+                ["stage", "optimizer steps", "minutes"],
+                [[TITLES[s], self.state[s]["steps"], cell(self.state[s]["minutes"], ".1f")] for s in STAGES],
+            ),
         ]
-        for stage in STAGES:
-            info = self.state[stage]
-            lines.append(f"| {TITLES[stage]} | {info['steps']} | {info['minutes']:.1f} |")
         lines += ["", "![Stage 1](curves_pretrain.png)", "", "![Stage 2](curves_codec.png)", ""]
         lines += [
             "## Downstream ASR on the tokens",
@@ -397,15 +423,15 @@ class Quickstart:
 
     def asr_table(self) -> str:
         """Markdown table of the downstream ASR stages."""
-        lines = ["| tokens of | test split | WER % | CER % | optimizer steps | minutes |", "|---|---|---|---|---|---|"]
+        rows = []
         for stage in ("asr_jepa", "asr_control"):
             info = self.state[stage]
             for split, stats in info["test"].items():
-                lines.append(
-                    f"| {NAMES[stage[4:]]} | {split} | {stats['WER']:.1f} | {stats['CER']:.1f} "
-                    f"| {info['steps']} | {info['minutes']:.1f} |"
+                rows.append(
+                    [NAMES[stage[4:]], split, cell(stats["WER"], ".1f"), cell(stats["CER"], ".1f")]
+                    + [info["steps"], cell(info["minutes"], ".1f")]
                 )
-        return "\n".join(lines)
+        return markdown_table(["tokens of", "test split", "WER %", "CER %", "optimizer steps", "minutes"], rows)
 
     def run(self) -> Path:
         """All stages, the evaluation and the report; returns ``report.md``."""
@@ -444,22 +470,19 @@ def report_table(rows: Dict[str, Dict[str, float]], codec=None) -> str:
     | JEPA codec (Stage 1 + 2) | — | — | — | 0.500 | — | — | 90.0 |
     """
 
-    def cell(value, fmt):
-        return "—" if value is None else format(value, fmt)
-
-    lines = [
-        "| system | tokens/s | bit/s | vocabulary | STOI | PESQ-WB | mel dist. | WER % |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for system, m in rows.items():
+    table = []
+    for system, metrics in rows.items():
         coded = codec is not None and system != "original"
-        lines.append(
-            f"| {NAMES.get(system, system)} | {cell(codec.tokens_per_second if coded else None, 'g')} "
-            f"| {cell(codec.bitrate if coded else None, 'g')} | {cell(codec.vocab_size if coded else None, 'd')} "
-            f"| {cell(m.get('stoi'), '.3f')} | {cell(m.get('pesq_wb'), '.2f')} "
-            f"| {cell(m.get('mel_distance'), '.2f')} | {cell(m.get('wer'), '.1f')} |"
+        table.append(
+            [
+                NAMES.get(system, system),
+                cell(codec.tokens_per_second if coded else None, "g"),
+                cell(codec.bitrate if coded else None, "g"),
+                cell(codec.vocab_size if coded else None, "d"),
+                *resynthesis_cells(metrics),
+            ]
         )
-    return "\n".join(lines)
+    return markdown_table(["system", "tokens/s", "bit/s", "vocabulary", *resynthesis_headers()], table)
 
 
 def _overrides(pairs: List[str]) -> Dict[str, object]:
@@ -499,7 +522,7 @@ def main(argv: Optional[List[str]] = None) -> Path:
         if getattr(args, key) is not None:
             overrides[name] = getattr(args, key)
     try:
-        config_path = resolve_config_path(args.config)
+        config_path = repo_path(args.config)
     except FileNotFoundError as err:
         raise SystemExit(f"error: {err}") from err
     with open(config_path, encoding="utf-8") as stream:

@@ -12,9 +12,9 @@
    trained here; greedy decoding in validation, beam search in test; WER and
    CER with SpeechBrain's error-rate statistics, alignments to ``wer_file``.
 
-Run (see hparams/asr_tokens.yaml for the tokenizer choices)::
+Run (see hparams/asr_tokens.yaml next to this script for the tokenizer choices)::
 
-    python recipes/LibriSpeech/train_asr.py hparams/asr_tokens.yaml \
+    python recipes/LibriSpeech/ASR/train_asr.py recipes/LibriSpeech/ASR/hparams/asr_tokens.yaml \
         --data_folder /path/to/LibriSpeech --tokenizer_options "{source: results/quickstart/model}"
 
 Authors
@@ -32,7 +32,7 @@ from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
-from jepa_tokenizer.data.manifests import merge_manifests, prepare_librispeech
+from jepa_tokenizer.data.manifests import prepare_split_groups
 from jepa_tokenizer.data.text import TextUnits
 from jepa_tokenizer.nn.lengths import relative_to_absolute
 from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment
@@ -142,10 +142,9 @@ def prepare_data(hparams) -> None:
     """Writes the manifests of ``manifest_paths`` (transcripts included)."""
     groups = {"train": hparams["train_splits"], "valid": hparams["valid_splits"]}
     groups.update({f"test_{s}": [s] for s in hparams["test_splits"]})
-    splits = sorted({s for group in groups.values() for s in group})
-    paths = prepare_librispeech(hparams["data_folder"], hparams["save_folder"], splits, hparams["skip_prep"])
-    for role, manifest in manifest_paths(hparams).items():
-        merge_manifests([paths[s] for s in groups[role]], manifest, with_text=True)
+    prepare_split_groups(
+        hparams["data_folder"], hparams["save_folder"], groups, manifest_paths(hparams), True, hparams["skip_prep"]
+    )
 
 
 def dataio_prepare(hparams, manifests: Dict[str, str]) -> Dict[str, DynamicItemDataset]:

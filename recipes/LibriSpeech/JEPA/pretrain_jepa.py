@@ -8,9 +8,9 @@ the loss compares its output with an EMA target encoder that sees all the
 audio, on masked frames only. The EMA target is updated after every
 optimizer step and checkpointed with everything else.
 
-Run (see hparams/pretrain_jepa.yaml for more)::
+Run (see hparams/pretrain_jepa.yaml next to this script for more)::
 
-    python recipes/LibriSpeech/pretrain_jepa.py hparams/pretrain_jepa.yaml \
+    python recipes/LibriSpeech/JEPA/pretrain_jepa.py recipes/LibriSpeech/JEPA/hparams/pretrain_jepa.yaml \
         --data_folder /path/to/LibriSpeech
 
 Authors
@@ -24,18 +24,18 @@ from typing import Dict, List, Optional
 
 import speechbrain as sb
 import torch
-from audio_data import (  # this folder's shared data pipeline
-    dataio_prepare,
-    fit_recipe,
-    log_recent_steps,
-    prepare_manifests,
+from speechbrain.utils.distributed import if_main_process, run_on_main
+
+from jepa_tokenizer.data.crops import (
+    crop_datasets,
+    fit_on_crops,
+    prepare_crop_manifests,
     start_training_epoch,
     step_seed,
 )
-from speechbrain.utils.distributed import if_main_process, run_on_main
-
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
 from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
+from jepa_tokenizer.training.train_log import log_recent_steps
 
 logger = logging.getLogger(__name__)
 
@@ -174,14 +174,14 @@ class JEPABrain(sb.Brain):
 def main(argv: Optional[List[str]] = None) -> JEPABrain:
     """Prepares the data and trains; returns the trained ``JEPABrain``."""
     hparams, run_opts = start_experiment(argv)
-    run_on_main(prepare_manifests, kwargs={"hparams": hparams})
+    run_on_main(prepare_crop_manifests, kwargs={"hparams": hparams})
 
     if hparams["leaky_context"] and not run_opts.get("find_unused_parameters"):
         # the leaky context path never uses the mask embedding: DDP must allow that
         run_opts = dataclasses.replace(run_opts, find_unused_parameters=True)
     encoder = hparams["model"]["encoder"]
     predictor = hparams["model"]["predictor"]
-    datasets = dataio_prepare(hparams, encoder.sample_rate)
+    datasets = crop_datasets(hparams, encoder.sample_rate)  # the data pipeline: random crops
 
     target = copy.deepcopy(encoder)
     hparams["ema"].init_target(target, encoder)
@@ -194,7 +194,7 @@ def main(argv: Optional[List[str]] = None) -> JEPABrain:
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    fit_recipe(brain, hparams, datasets)
+    fit_on_crops(brain, hparams, datasets)
     hparams["clock"].close()
     if if_main_process():
         logger.info("Stage-1 pretraining done; checkpoints in %s", hparams["save_folder"])

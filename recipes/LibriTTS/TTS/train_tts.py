@@ -14,7 +14,7 @@
    ASR on the original recordings and on their codec resynthesis
    (``<report_folder>/report.md`` with wavs and spectrograms).
 
-Run: see hparams/tts_tokens.yaml.
+Run: see hparams/tts_tokens.yaml (next to this script).
 
 Why LibriTTS: it is LibriSpeech cut at sentence boundaries for TTS (clean
 segment edges, normalised text with punctuation, 2,456 speakers), so the
@@ -180,7 +180,6 @@ def export(hparams, model, speakers: List[str]) -> Path:
     return export_tts(
         unwrap(model),
         hparams["model_folder"],
-        hparams["model_arguments"],
         Path(hparams["save_folder"]) / "units",
         hparams["codec_folder"],
         hparams["text_units"],
@@ -214,9 +213,16 @@ def evaluate_synthesis(
 ) -> Dict[str, Dict[str, float]]:
     """Synthesizes the test sentences and judges them, the original
     recordings and their codec resynthesis with one ASR; writes the report."""
-    from jepa_tokenizer.evaluation.evaluate import Utterance, evaluate_system, load_manifest, write_utterance_table
+    from jepa_tokenizer.evaluation.evaluate import (
+        Utterance,
+        evaluate_system,
+        load_manifest,
+        tokenizer_system,
+        write_utterance_table,
+    )
     from jepa_tokenizer.evaluation.metrics import make_asr
     from jepa_tokenizer.evaluation.plots import plot_spectrograms
+    from jepa_tokenizer.evaluation.reports import cell, markdown_table
     from jepa_tokenizer.pretrained.synthesis import TextToSpeech
 
     tts = TextToSpeech.from_folder(hparams["model_folder"], device)
@@ -229,12 +235,9 @@ def evaluate_synthesis(
     report = Path(hparams["report_folder"])
     wavs = report / "wavs"
 
-    def resynthesize(wav):
-        return tok.tokens_to_sig(tok.sig_to_tokens(wav[None]))[0, : wav.numel()].float().cpu()
-
     systems = {
         "original": evaluate_system("original", utterances, rate, None, asr),
-        "codec": evaluate_system("codec", utterances, rate, resynthesize, asr, wavs),
+        "codec": evaluate_system("codec", utterances, rate, tokenizer_system(tok), asr, wavs),
         "tts": evaluate_system("tts", synthesized, rate, None, asr, wavs),
     }
     rows = []
@@ -269,11 +272,17 @@ def evaluate_synthesis(
         f"{tts.hparams.default_speaker or '(no speaker table)'} with temperature {hparams['temperature']}, "
         f"top-k {hparams['top_k']}, seed {hparams['eval_seed']}. WER by {asr.description}.",
         "",
-        "| audio | WER % |",
-        "|---|---|",
-        f"| original recordings | {results['original']['wer']:.1f} |",
-        f"| codec resynthesis of the recordings | {results['codec']['wer']:.1f} |",
-        f"| TTS (text -> tokens -> codec decoder) | {results['tts']['wer']:.1f} |",
+        markdown_table(
+            ["audio", "WER %"],
+            [
+                [title, cell(results[key]["wer"], ".1f")]
+                for key, title in (
+                    ("original", "original recordings"),
+                    ("codec", "codec resynthesis of the recordings"),
+                    ("tts", "TTS (text -> tokens -> codec decoder)"),
+                )
+            ],
+        ),
         "",
         f"Synthesized duration / recorded duration: {results['tts']['duration_ratio']:.2f} on average.",
         "",
@@ -283,14 +292,14 @@ def evaluate_synthesis(
         "",
         f"![spectrograms]({picture.name})",
         "",
-        "| utterance | reference | TTS hypothesis | wavs |",
-        "|---|---|---|---|",
+        markdown_table(
+            ["utterance", "reference", "TTS hypothesis", "wavs"],
+            [
+                [u.id, u.text, rows[i]["tts_hypothesis"], f"[codec](wavs/{u.id}_codec.wav), [TTS](wavs/{u.id}_tts.wav)"]
+                for i, u in ((i, utterances[i]) for i in examples)
+            ],
+        ),
     ]
-    for i in examples:
-        lines.append(
-            f"| {utterances[i].id} | {utterances[i].text} | {rows[i]['tts_hypothesis']} | "
-            f"[codec](wavs/{utterances[i].id}_codec.wav), [TTS](wavs/{utterances[i].id}_tts.wav) |"
-        )
     (report / "report.md").write_text("\n".join(lines) + "\n")
     return results
 
@@ -312,7 +321,6 @@ def main(argv: Optional[List[str]] = None) -> TTSBrain:
         "num_speakers": len(speakers),
     }
     model = hparams["model"](**sizes)
-    hparams["model_arguments"] = {**hparams["model"].keywords, **sizes}  # for the export
     hparams["checkpointer"].add_recoverables({"model": model})
     brain = TTSBrain(
         modules={"model": model},

@@ -10,7 +10,7 @@ rerun (their results are in ``results.json``).
 
 Run::
 
-    python recipes/LibriSpeech/compare_codecs.py hparams/compare_codecs.yaml \
+    python recipes/LibriSpeech/ASR/compare_codecs.py recipes/LibriSpeech/ASR/hparams/compare_codecs.yaml \
         --data_folder /path/to/LibriSpeech --device cuda:0
 
 Authors
@@ -22,17 +22,17 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import torch
 import train_asr  # this folder's ASR recipe, run once per tokenizer
 from hyperpyyaml import load_hyperpyyaml
 
-from jepa_tokenizer.evaluation.evaluate import evaluate_system, load_manifest
+from jepa_tokenizer.evaluation.evaluate import evaluate_system, load_manifest, tokenizer_system
 from jepa_tokenizer.evaluation.metrics import make_asr
-from jepa_tokenizer.models.config import resolve_config_path
+from jepa_tokenizer.evaluation.plots import pyplot, save_figure
+from jepa_tokenizer.evaluation.reports import cell, markdown_table, resynthesis_cells, resynthesis_headers
 from jepa_tokenizer.training.experiment import parse_arguments, recipe_argv
 from jepa_tokenizer.training.train_log import parse_train_log
 
-__all__ = ["compare", "markdown_table", "main"]
+__all__ = ["compare", "comparison_table", "main"]
 
 
 def _run_entry(config: dict, entry: dict) -> Dict[str, object]:
@@ -51,7 +51,7 @@ def _run_entry(config: dict, entry: dict) -> Dict[str, object]:
     if options.get("tokenizer_kind", "jepa") == "jepa":
         tokenizer_options.setdefault("device", config["device"])
     options["tokenizer_options"] = tokenizer_options
-    brain = train_asr.main(recipe_argv(str(resolve_config_path(config["asr_hparams"])), options))
+    brain = train_asr.main(recipe_argv(_beside_this_script(config["asr_hparams"]), options))
     tokenizer = brain.hparams.tokenizer
     epochs = [row for row in parse_train_log(brain.hparams.train_log) if "train seconds" in row]
     row: Dict[str, object] = {
@@ -74,58 +74,46 @@ def _resynthesis(config: dict, tokenizer, manifest: Path, name: str) -> Dict[str
     utterances = load_manifest(manifest, tokenizer.sample_rate, config["resynthesis_max_utterances"])
     asr = make_asr(config["resynthesis_asr"], whisper_source=config["whisper_source"], device=config["device"])
 
-    def reconstruct(wav):
-        with torch.no_grad():
-            signal = tokenizer.tokens_to_sig(tokenizer.sig_to_tokens(wav.unsqueeze(0), torch.ones(1)))[0]
-        return signal[: wav.numel()].float().cpu()
-
-    return evaluate_system(name, utterances, tokenizer.sample_rate, reconstruct, asr)["averages"]
+    return evaluate_system(name, utterances, tokenizer.sample_rate, tokenizer_system(tokenizer), asr)["averages"]
 
 
-def markdown_table(results: List[Dict[str, object]]) -> str:
+def _beside_this_script(path: str) -> str:
+    """``path`` if it names a file, else the same path in this recipe's folder."""
+    return path if Path(path).is_file() else str(Path(__file__).resolve().parent / path)
+
+
+def comparison_table(results: List[Dict[str, object]]) -> str:
     """One row per entry and test split.
 
     Example
     -------
-    >>> print(markdown_table([{"name": "a", "frame_rate": 2.5, "tokens_per_second": 7.5, "bitrate": 80.0,
+    >>> print(comparison_table([{"name": "a", "frame_rate": 2.5, "tokens_per_second": 7.5, "bitrate": 80.0,
     ...     "seconds_per_epoch": 1.3, "test": {"test": {"WER": 91.0, "CER": 70.0}}}]))
     | tokenizer | test split | frames/s | tokens/s | bit/s | ASR WER % | ASR CER % | resynth. STOI | resynth. PESQ-WB | resynth. mel dist. | resynth. WER % | ASR s/epoch |
     |---|---|---|---|---|---|---|---|---|---|---|---|
     | a | test | 2.5 | 7.5 | 80 | 91.0 | 70.0 | — | — | — | — | 1.30 |
     """
 
-    def cell(value, fmt):
-        return "—" if value is None else format(value, fmt)
-
-    lines = [
-        "| tokenizer | test split | frames/s | tokens/s | bit/s | ASR WER % | ASR CER % | resynth. STOI "
-        "| resynth. PESQ-WB | resynth. mel dist. | resynth. WER % | ASR s/epoch |",
-        "|" + "---|" * 12,
-    ]
+    header = ["tokenizer", "test split", "frames/s", "tokens/s", "bit/s", "ASR WER %", "ASR CER %"]
+    header += resynthesis_headers("resynth. ") + ["ASR s/epoch"]
+    rows = []
     for row in results:
-        resynth = row.get("resynthesis") or {}
         for split, stats in row["test"].items():
-            lines.append(
-                f"| {row['name']} | {split} | {cell(row['frame_rate'], 'g')} | {cell(row['tokens_per_second'], 'g')} "
-                f"| {cell(row['bitrate'], '.0f')} | {stats['WER']:.1f} | {stats['CER']:.1f} "
-                f"| {cell(resynth.get('stoi'), '.3f')} | {cell(resynth.get('pesq_wb'), '.2f')} "
-                f"| {cell(resynth.get('mel_distance'), '.2f')} | {cell(resynth.get('wer'), '.1f')} "
-                f"| {cell(row['seconds_per_epoch'], '.2f')} |"
+            rows.append(
+                [row["name"], split, cell(row["frame_rate"], "g"), cell(row["tokens_per_second"], "g")]
+                + [cell(row["bitrate"], ".0f"), cell(stats["WER"], ".1f"), cell(stats["CER"], ".1f")]
+                + resynthesis_cells(row.get("resynthesis"))
+                + [cell(row["seconds_per_epoch"], ".2f")]
             )
-    return "\n".join(lines)
+    return markdown_table(header, rows)
 
 
 def plot_wer_vs_bitrate(results: List[Dict[str, object]], output: Path) -> Optional[Path]:
     """ASR WER (first test split) against bitrate, one point per token entry."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     points = [(r["bitrate"], next(iter(r["test"].values()))["WER"], r["name"]) for r in results if r["bitrate"]]
     if not points:
         return None
-    fig, axis = plt.subplots(figsize=(6, 4))
+    fig, axis = pyplot().subplots(figsize=(6, 4))
     for bitrate, wer, name in points:
         axis.scatter(bitrate, wer)
         axis.annotate(name, (bitrate, wer), fontsize=8, xytext=(4, 4), textcoords="offset points")
@@ -133,10 +121,7 @@ def plot_wer_vs_bitrate(results: List[Dict[str, object]], output: Path) -> Optio
     axis.set_xlabel("bit/s")
     axis.set_ylabel("ASR WER % on tokens")
     axis.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
-    return output
+    return save_figure(fig, output)
 
 
 def compare(config: dict) -> Path:
@@ -151,9 +136,9 @@ def compare(config: dict) -> Path:
             store.write_text(json.dumps(list(done.values()), indent=2))
     results = [done[e["name"]] for e in config["entries"]]
     table = folder / "compare.md"
-    table.write_text(markdown_table(results) + "\n")
+    table.write_text(comparison_table(results) + "\n")
     plot_wer_vs_bitrate(results, folder / "wer_vs_bitrate.png")
-    print(markdown_table(results))
+    print(comparison_table(results))
     return table
 
 

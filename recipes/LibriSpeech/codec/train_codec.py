@@ -11,9 +11,9 @@ wavs each epoch. At the end the codec is exported as a self-contained
 pretrained-model folder (``export_folder``) that
 ``jepa_tokenizer.pretrained.inference.JEPATokenizer.from_hparams`` loads.
 
-Run (see hparams/train_codec.yaml for more)::
+Run (see hparams/train_codec.yaml next to this script for more)::
 
-    python recipes/LibriSpeech/train_codec.py hparams/train_codec.yaml \
+    python recipes/LibriSpeech/codec/train_codec.py recipes/LibriSpeech/codec/hparams/train_codec.yaml \
         --data_folder /path/to/LibriSpeech --pretrained_encoder results/pretrain_jepa/1986/save
 
 Authors
@@ -26,20 +26,15 @@ from typing import List, Optional
 
 import speechbrain as sb
 import torch
-from audio_data import (  # this folder's shared data pipeline
-    dataio_prepare,
-    fit_recipe,
-    log_recent_steps,
-    prepare_manifests,
-    start_training_epoch,
-)
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
 from jepa_tokenizer.data.audio import save_audio
+from jepa_tokenizer.data.crops import crop_datasets, fit_on_crops, prepare_crop_manifests, start_training_epoch
 from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics
 from jepa_tokenizer.nn.lengths import relative_to_absolute, steps_mask
 from jepa_tokenizer.pretrained.export import export_codec
 from jepa_tokenizer.training.experiment import load_encoder_weights, start_experiment, stop_if_out_of_time, unwrap
+from jepa_tokenizer.training.train_log import log_recent_steps
 
 logger = logging.getLogger(__name__)
 
@@ -209,9 +204,9 @@ def build_codec(hparams: dict):
 def main(argv: Optional[List[str]] = None) -> CodecBrain:
     """Prepares the data and trains the codec; returns the ``CodecBrain``."""
     hparams, run_opts = start_experiment(argv)
-    run_on_main(prepare_manifests, kwargs={"hparams": hparams})
+    run_on_main(prepare_crop_manifests, kwargs={"hparams": hparams})
     codec = build_codec(hparams)
-    datasets = dataio_prepare(hparams, codec.sample_rate)
+    datasets = crop_datasets(hparams, codec.sample_rate)  # the data pipeline: random crops
     hparams["checkpointer"].add_recoverables({"codec": codec})
     brain = CodecBrain(
         modules={"codec": codec, "discriminator": hparams["discriminator"]},
@@ -219,15 +214,13 @@ def main(argv: Optional[List[str]] = None) -> CodecBrain:
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    fit_recipe(brain, hparams, datasets)
+    fit_on_crops(brain, hparams, datasets)
     hparams["clock"].close()
     run_on_main(
         export_codec,
         kwargs={
             "codec": unwrap(brain.modules.codec),
             "folder": hparams["export_folder"],
-            "model_config": hparams["model_config"],
-            "overrides": {"use_daam": hparams["use_daam"]},
         },
     )
     if if_main_process():

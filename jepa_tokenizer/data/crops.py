@@ -1,14 +1,16 @@
-"""Audio data for the LibriSpeech recipes: manifests, crops, datasets, loaders.
+"""Random crops of audio for training: the manifests, where each utterance
+is cut, the datasets that decode only that window, their loaders, and a
+Brain's ``fit`` on them.
 
-Shared by the Stage-1 (``pretrain_jepa.py``) and Stage-2 (``train_codec.py``)
-training scripts; the manifests come from ``librispeech_prepare.py``.
+Stage 1 (JEPA pretraining) and Stage 2 (codec training) read the same
+manifests the same way; only the sample rate differs.
 
 Authors
  * jepa-tokenizer team 2026
 """
 
 import zlib
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import speechbrain as sb
 import torch
@@ -16,23 +18,28 @@ from speechbrain.dataio.dataset import DynamicItemDataset
 from speechbrain.dataio.sampler import DynamicBatchSampler
 
 from jepa_tokenizer.data.audio import load_audio
-from jepa_tokenizer.data.manifests import merge_manifests, prepare_librispeech, prepare_unlabelled
+from jepa_tokenizer.data.manifests import prepare_split_groups, prepare_unlabelled
 
 __all__ = [
     "step_seed",
     "CropPlan",
+    "prepare_crop_manifests",
+    "crop_datasets",
+    "crop_loader_options",
     "start_training_epoch",
-    "prepare_manifests",
-    "dataio_prepare",
-    "loader_options",
-    "fit_recipe",
-    "log_recent_steps",
+    "fit_on_crops",
 ]
 
 
 def step_seed(*parts: int) -> int:
     """A seed from integers (seed, step, rank...): resumed runs draw what
-    uninterrupted ones drew (tuples of ints hash the same in every process)."""
+    uninterrupted ones drew (tuples of ints hash the same in every process).
+
+    Example
+    -------
+    >>> step_seed(1, 2, 3) == step_seed(1, 2, 3) != step_seed(1, 2, 4)
+    True
+    """
     return hash(tuple(parts)) % (2**63)
 
 
@@ -40,7 +47,26 @@ class CropPlan:
     """Where each utterance is cropped: a random window of at most
     ``max_seconds`` in training, seeded by the seed, the epoch and the
     utterance id (so a resumed run crops as the uninterrupted one did), and
-    the first window in validation. Only the window is decoded."""
+    the first window in validation. Only the window is decoded.
+
+    Arguments
+    ---------
+    seed : int
+        The run's seed.
+    max_seconds : float
+        The longest crop.
+
+    Example
+    -------
+    >>> plan = CropPlan(seed=1, max_seconds=2.0)
+    >>> plan.window("a", 1.5, train=True)
+    (0.0, None)
+    >>> plan.window("a", 5.0, train=False)
+    (0.0, 2.0)
+    >>> offset, length = plan.window("a", 5.0, train=True)
+    >>> 0.0 <= offset <= 3.0 and length == 2.0
+    True
+    """
 
     def __init__(self, seed: int, max_seconds: float):
         self.seed = seed
@@ -58,35 +84,35 @@ class CropPlan:
         return offset, self.max_seconds
 
 
-def start_training_epoch(hparams, epoch: int) -> None:
-    """New crops and, for dynamic batches, new batches for a training epoch
-    (SpeechBrain sets the epoch only on samplers it made itself)."""
-    hparams.crop_plan.epoch = epoch
-    if hparams.train_batch_sampler is not None:
-        hparams.train_batch_sampler.set_epoch(epoch)
-
-
-def prepare_manifests(hparams: dict) -> None:
-    """Runs the prepare scripts and merges their CSVs into train / valid manifests."""
-    splits = list(hparams["train_splits"]) + list(hparams["valid_splits"])
-    paths = prepare_librispeech(hparams["data_folder"], hparams["save_folder"], splits, skip_prep=hparams["skip_prep"])
-    train = [paths[s] for s in hparams["train_splits"]]
+def prepare_crop_manifests(hparams: dict) -> None:
+    """Writes ``hparams["train_csv"]`` (the ``train_splits`` of
+    ``data_folder``, plus every file under ``unlabelled_folder`` when one is
+    set) and ``hparams["valid_csv"]`` (the ``valid_splits``)."""
+    extra = {}
     if hparams["unlabelled_folder"]:
-        train.append(
-            prepare_unlabelled(
-                hparams["unlabelled_folder"],
-                hparams["save_folder"],
-                hparams["unlabelled_name"],
-                skip_prep=hparams["skip_prep"],
-            )
+        unlabelled = prepare_unlabelled(
+            hparams["unlabelled_folder"],
+            hparams["save_folder"],
+            hparams["unlabelled_name"],
+            skip_prep=hparams["skip_prep"],
         )
-    merge_manifests(train, hparams["train_csv"])
-    merge_manifests([paths[s] for s in hparams["valid_splits"]], hparams["valid_csv"])
+        extra["train"] = [unlabelled]
+    prepare_split_groups(
+        hparams["data_folder"],
+        hparams["save_folder"],
+        {"train": hparams["train_splits"], "valid": hparams["valid_splits"]},
+        {"train": hparams["train_csv"], "valid": hparams["valid_csv"]},
+        skip_prep=hparams["skip_prep"],
+        extra=extra,
+    )
 
 
-def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDataset]:
-    """Datasets that read a crop of each file, downmixed and resampled to
-    ``sample_rate``; the ``CropPlan`` is stored as ``hparams["crop_plan"]``."""
+def crop_datasets(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDataset]:
+    """The ``train`` and ``valid`` datasets of ``hparams["train_csv"]`` /
+    ``["valid_csv"]``: each item a crop (``sig``), downmixed and resampled to
+    ``sample_rate``, of an utterance at least ``min_duration`` seconds long,
+    sorted as ``sorting`` says. The ``CropPlan`` is stored as
+    ``hparams["crop_plan"]`` (the Brain moves it to each new epoch)."""
     plan = hparams["crop_plan"] = CropPlan(hparams["seed"], hparams["max_crop_seconds"])
 
     def make_pipeline(train: bool):
@@ -116,8 +142,10 @@ def dataio_prepare(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemData
     return datasets
 
 
-def loader_options(hparams: dict, train_set: DynamicItemDataset):
-    """Dataloader keyword arguments: fixed-size or dynamic batches."""
+def crop_loader_options(hparams: dict, train_set: DynamicItemDataset) -> Tuple[dict, dict]:
+    """Train and valid dataloader keyword arguments: fixed-size batches
+    (``batch_size``) or, with ``dynamic_batching``, SpeechBrain's
+    ``DynamicBatchSampler`` over crop lengths (``max_batch_length`` seconds)."""
     train = {"num_workers": hparams["num_workers"]}
     if hparams["dynamic_batching"]:
         train["batch_sampler"] = DynamicBatchSampler(
@@ -135,9 +163,17 @@ def loader_options(hparams: dict, train_set: DynamicItemDataset):
     return train, valid
 
 
-def fit_recipe(brain, hparams: dict, datasets: Dict[str, DynamicItemDataset]) -> None:
-    """Trains ``brain`` on the train / valid datasets with the recipe's loaders."""
-    train_opts, valid_opts = loader_options(hparams, datasets["train"])
+def start_training_epoch(hparams, epoch: int) -> None:
+    """New crops and, for dynamic batches, new batches for a training epoch
+    (SpeechBrain sets the epoch only on samplers it made itself)."""
+    hparams.crop_plan.epoch = epoch
+    if hparams.train_batch_sampler is not None:
+        hparams.train_batch_sampler.set_epoch(epoch)
+
+
+def fit_on_crops(brain, hparams: dict, datasets: Dict[str, DynamicItemDataset]) -> None:
+    """Trains ``brain`` on the ``crop_datasets`` with their loaders."""
+    train_opts, valid_opts = crop_loader_options(hparams, datasets["train"])
     brain.hparams.train_batch_sampler = train_opts.get("batch_sampler")
     brain.fit(
         brain.hparams.epoch_counter,
@@ -145,18 +181,4 @@ def fit_recipe(brain, hparams: dict, datasets: Dict[str, DynamicItemDataset]) ->
         datasets["valid"],
         train_loader_kwargs=train_opts,
         valid_loader_kwargs=valid_opts,
-    )
-
-
-def log_recent_steps(brain, series: Dict[str, List[float]], meta: Optional[dict] = None, extra=None) -> None:
-    """Every ``log_interval_steps`` optimizer steps, logs the mean of the last
-    interval's values of each series. Call it on every rank: SpeechBrain's
-    logger broadcasts from the main process."""
-    interval = brain.hparams.log_interval_steps
-    if not interval or brain.optimizer_step % interval:
-        return
-    recent = {k: sum(v[-interval:]) / len(v[-interval:]) for k, v in series.items() if v}
-    brain.hparams.train_logger.log_stats(
-        stats_meta={"step": brain.optimizer_step, **(meta or {})},
-        train_stats={**(extra or {}), **recent},
     )

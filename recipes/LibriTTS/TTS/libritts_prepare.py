@@ -1,0 +1,1 @@
+../libritts_prepare.py
