@@ -16,9 +16,11 @@ from jepa_tokenizer.models.discriminators import (
     ScaleDiscriminator,
 )
 from jepa_tokenizer.models.encoder import EncoderBlock, EncoderOutput, JEPAEncoder, ResidualUnit
+from jepa_tokenizer.models.istft_decoder import ISTFTDecoder
 from jepa_tokenizer.models.predictor import JEPAPredictor
 from jepa_tokenizer.nn.activations import SnakeBeta
 from jepa_tokenizer.nn.conformer import ConformerStack
+from jepa_tokenizer.nn.convnext import ConvNeXtBlock
 from jepa_tokenizer.nn.daam import DAAMGate
 from jepa_tokenizer.quantization.fsq import FSQ, FSQOutput
 from jepa_tokenizer.quantization.packing import MixedRadixPacker
@@ -106,6 +108,8 @@ __all__ = [
     "MixedRadixPacker",
     "MRFBlock",
     "HiFiGANDecoder",
+    "ISTFTDecoder",
+    "ConvNeXtBlock",
     "CodecDiscriminator",
     "PeriodDiscriminator",
     "ScaleDiscriminator",

@@ -4,7 +4,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union
 
 import torch
 from torch import nn
@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from jepa_tokenizer.models.decoder import HiFiGANDecoder
 from jepa_tokenizer.models.encoder import JEPAEncoder
+from jepa_tokenizer.models.istft_decoder import ISTFTDecoder
 from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
 from jepa_tokenizer.nn.validation import check_relative_lengths
@@ -60,8 +61,9 @@ class JEPACodec(RecordsArguments, nn.Module):
         ``D``-dimensional finite scalar quantizer.
     packer : MixedRadixPacker
         Packs the ``D`` digits of a frame into tokens.
-    decoder : HiFiGANDecoder
-        Quantized latents -> waveform.
+    decoder : HiFiGANDecoder or ISTFTDecoder
+        Quantized latents -> waveform (``hop_length`` samples per frame,
+        ``context_frames()``, ``forward(latents, counts)``).
 
     Example
     -------
@@ -87,7 +89,7 @@ class JEPACodec(RecordsArguments, nn.Module):
         encoder: JEPAEncoder,
         quantizer: FSQ,
         packer: MixedRadixPacker,
-        decoder: HiFiGANDecoder,
+        decoder: Union[HiFiGANDecoder, ISTFTDecoder],
     ):
         super().__init__()
         if quantizer.dim != encoder.code_dim:
@@ -103,8 +105,8 @@ class JEPACodec(RecordsArguments, nn.Module):
             raise ValueError("JEPACodec: the packer's radices differ from the quantizer's levels")
         if decoder.hop_length != encoder.hop_length:
             raise ValueError(
-                f"JEPACodec: the decoder upsamples by {decoder.hop_length} "
-                f"(rates {decoder.upsample_rates}) but the encoder hop is "
+                f"JEPACodec: the decoder makes {decoder.hop_length} samples per frame "
+                f"but the encoder hop is "
                 f"{encoder.hop_length} (strides {encoder.strides})"
             )
         self.encoder = encoder

@@ -13,7 +13,7 @@ Authors
 """
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from hyperpyyaml import load_hyperpyyaml
 
@@ -22,6 +22,7 @@ __all__ = [
     "model_config_names",
     "resolve_config_path",
     "load_model_config",
+    "build_choice",
 ]
 
 # the model configurations installed with the package (a folder on disk:
@@ -76,3 +77,21 @@ def load_model_config(path: Union[str, Path], overrides: Optional[Dict[str, Any]
     """
     with open(resolve_config_path(path), encoding="utf-8") as stream:
         return load_hyperpyyaml(stream, overrides or {})
+
+
+def build_choice(choice: str, options: Dict[str, Callable[[], Any]]) -> Any:
+    """Builds ``options[choice]`` (a ``!name:`` constructor of a model YAML),
+    so that only the chosen module is ever built.
+
+    Example
+    -------
+    >>> build_choice("b", {"a": list, "b": dict})
+    {}
+    >>> build_choice("c", {"a": list})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown choice 'c'; expected one of a
+    """
+    if choice not in options:
+        raise ValueError(f"unknown choice {choice!r}; expected one of {', '.join(sorted(options))}")
+    return options[choice]()
