@@ -71,3 +71,18 @@ def test_weights_saved_before_the_shared_residual_unit_still_load():
     fresh.load_state_dict(old_keys)  # strict: every key found
     frames = torch.randn(2, 3, 6)
     assert torch.equal(fresh(frames), trained(frames))
+
+
+def test_removing_weight_norm_keeps_the_outputs():
+    torch.manual_seed(2)
+    dec = HiFiGANDecoder(
+        code_dim=6, channels=[8, 4, 4], upsample_rates=[5, 4], resblock_kernel_sizes=[3], resblock_dilations=[1, 3]
+    ).eval()
+    frames = torch.randn(2, 3, 6)
+    with torch.no_grad():
+        before = dec(frames)
+        dec.remove_weight_norm()
+        after = dec(frames)
+    assert torch.allclose(before, after, atol=1e-6)
+    assert not any("parametrizations" in key for key in dec.state_dict())
+    dec.remove_weight_norm()  # twice: nothing left to remove

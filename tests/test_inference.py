@@ -129,3 +129,40 @@ def test_long_audio_in_chunks(exported, monkeypatch):
     pieces = codec.decode_long(whole, chunk_frames=7)
     assert torch.allclose(pieces, audio, atol=1e-5)
     assert not torch.allclose(codec.decode_long(whole, chunk_frames=7, context_frames=0), audio, atol=1e-3)
+
+
+def test_decoding_to_a_file_in_chunks_is_bounded_exact_and_atomic(exported, tmp_path, monkeypatch):
+    codec, tokenizer = exported
+    torch.manual_seed(5)
+    wav = 0.1 * torch.randn(9 * codec.hop_length + 77)
+    tokens = tokenizer.encode_batch(wav.unsqueeze(0))[0]
+    whole = tokenizer.decode_to_file(tokens, tmp_path / "whole.wav", num_samples=wav.numel())
+    seen = []
+    original = tokenizer.codec.decode
+
+    def spy(chunk, *args, **kwargs):
+        seen.append(chunk.shape[1])
+        return original(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(tokenizer.codec, "decode", spy)
+    chunked = tokenizer.decode_to_file(tokens, tmp_path / "chunked.flac", num_samples=wav.numel(), chunk_frames=2)
+    a, _ = soundfile.read(whole)
+    b, _ = soundfile.read(chunked)
+    assert a.shape == b.shape == (wav.numel(),) and np.abs(a - b).max() <= 2 / 32768  # 16-bit files
+    assert max(seen) <= 2 + 2 * codec.decoder_context_frames() and len(seen) == 5
+    for bad in (-5, 0, 10**15):
+        with pytest.raises(ValueError, match="num_samples"):
+            tokenizer.decode_to_file(tokens, tmp_path / "bad.wav", num_samples=bad, chunk_frames=2)
+
+    calls = []
+
+    def fails_later(chunk, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("out of memory")
+        return original(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(tokenizer.codec, "decode", fails_later)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        tokenizer.decode_to_file(tokens, tmp_path / "failed.wav", chunk_frames=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunked.flac", "whole.wav"]  # nothing half-written

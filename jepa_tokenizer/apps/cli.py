@@ -32,6 +32,8 @@ from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
 __all__ = ["main", "TOKEN_SUFFIX"]
 
 TOKEN_SUFFIX = ".jtok"
+#: frames per decoded chunk by default (40 s at 2.5 frames/s): memory bounded by the chunk, not the file
+DECODE_CHUNK_FRAMES = 100
 
 
 def _load(model: str, device: str):
@@ -94,7 +96,10 @@ def cmd_decode(args) -> None:
     if not model:
         raise SystemExit("error: give --model (the token file does not name its model folder)")
     tokenizer = _load(model, args.device)
-    _run(pairs, lambda src, dst: tokenizer.decode_token_file(src, dst, args.chunk_frames), "decoding")
+    if args.chunk_frames < 0:
+        raise SystemExit(f"error: --chunk-frames must be >= 0; got {args.chunk_frames}")
+    chunk = args.chunk_frames or None
+    _run(pairs, lambda src, dst: tokenizer.decode_token_file(src, dst, chunk), "decoding")
 
 
 def cmd_info(args) -> None:
@@ -208,8 +213,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     dec.add_argument(
         "--chunk-frames",
         type=int,
-        default=None,
-        help="decode in chunks of this many frames (bounded memory, same audio)",
+        default=DECODE_CHUNK_FRAMES,
+        help=f"decode and write in chunks of this many frames (bounded memory, the same audio; default "
+        f"{DECODE_CHUNK_FRAMES}); 0: the whole file at once",
     )
     info = sub.add_parser("info", help="print a token file's header")
     info.add_argument("input")

@@ -6,16 +6,26 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import NamedTuple, Optional, Union
+from typing import Iterable, NamedTuple, Optional, Union
 
+import soundfile
 import torch
 import torchaudio
 from speechbrain.dataio import audio_io
 
-__all__ = ["AUDIO_EXTENSIONS", "LoadedAudio", "load_audio", "save_audio", "speak", "SPEECH_ENGINES"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "LoadedAudio",
+    "load_audio",
+    "save_audio",
+    "save_audio_pieces",
+    "speak",
+    "SPEECH_ENGINES",
+]
 
 #: Audio files collected from folders (prepare scripts, the command line),
 #: lower case: what soundfile (libsndfile >= 1.1) decodes. ``.opus`` / ``.ogg``:
@@ -98,6 +108,38 @@ def save_audio(path: Union[str, Path], wav: torch.Tensor, sample_rate: int) -> N
     """Writes ``[T]`` or ``[C, T]`` audio (float in [-1, 1]) with soundfile."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     audio_io.save(str(path), wav.detach().float().cpu(), sample_rate)
+
+
+def save_audio_pieces(path: Union[str, Path], pieces: Iterable[torch.Tensor], sample_rate: int) -> Path:
+    """Writes mono audio that arrives in ``[T_i]`` pieces (float in [-1, 1])
+    as it comes, so memory holds one piece at a time. The file appears at
+    ``path`` only once complete (written next to it, then renamed); on an
+    error nothing is left behind. The format follows the suffix, as in
+    :func:`save_audio`.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> _ = save_audio_pieces(path, [torch.zeros(100), torch.ones(50) * 0.5], 16000)
+    >>> soundfile.info(path).frames
+    150
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kind = path.suffix.lstrip(".").upper()
+    fmt = {"OPUS": "OGG"}.get(kind, kind)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        options = {"subtype": "OPUS"} if kind == "OPUS" else {}
+        with soundfile.SoundFile(str(partial), "w", sample_rate, 1, format=fmt, **options) as stream:
+            for piece in pieces:
+                stream.write(piece.detach().float().cpu().numpy())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def speak(

@@ -4,7 +4,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-from typing import NamedTuple, Optional, Union
+from typing import Iterator, NamedTuple, Optional, Union
 
 import torch
 from torch import nn
@@ -259,6 +259,35 @@ class JEPACodec(RecordsArguments, nn.Module):
         return torch.cat(pieces)
 
     @torch.no_grad()
+    def decode_chunks(
+        self,
+        tokens: torch.Tensor,
+        chunk_frames: int,
+        context_frames: Optional[int] = None,
+        num_samples: Optional[int] = None,
+    ) -> Iterator[torch.Tensor]:
+        """The audio of ``[N, K]`` tokens, ``chunk_frames`` frames at a time
+        (``[chunk_frames * hop]`` pieces, the last one shorter), each decoded
+        with ``context_frames`` (default: the decoder's receptive field) on
+        each side: memory is bounded by the chunk, and with enough context the
+        pieces joined equal whole-file decoding. ``num_samples`` trims the end.
+        """
+        if tokens.dim() != 2:
+            raise ValueError(f"decoding in chunks takes one item [N, K]; got {tuple(tokens.shape)}")
+        if chunk_frames < 1:
+            raise ValueError(f"chunk_frames must be >= 1; got {chunk_frames}")
+        context = self.decoder_context_frames() if context_frames is None else context_frames
+        hop, frames = self.hop_length, tokens.shape[0]
+        remaining = frames * hop if num_samples is None else num_samples
+        for start, end, left, right in _chunks(frames, chunk_frames, context):
+            if remaining <= 0:
+                return
+            audio = self.decode(tokens[left:right].unsqueeze(0))[0]
+            piece = audio[(start - left) * hop : (end - left) * hop][:remaining]
+            remaining -= piece.numel()
+            yield piece
+
+    @torch.no_grad()
     def decode_long(
         self,
         tokens: torch.Tensor,
@@ -266,16 +295,5 @@ class JEPACodec(RecordsArguments, nn.Module):
         context_frames: Optional[int] = None,
         num_samples: Optional[int] = None,
     ) -> torch.Tensor:
-        """Audio ``[T]`` of ``[N, K]`` tokens, decoded chunk by chunk with
-        ``context_frames`` (default: the decoder's receptive field) on each
-        side; with enough context this equals whole-file decoding."""
-        if tokens.dim() != 2:
-            raise ValueError(f"decode_long takes one item [N, K]; got {tuple(tokens.shape)}")
-        context = self.decoder_context_frames() if context_frames is None else context_frames
-        hop, frames = self.hop_length, tokens.shape[0]
-        pieces = []
-        for start, end, left, right in _chunks(frames, chunk_frames, context):
-            audio = self.decode(tokens[left:right].unsqueeze(0))[0]
-            pieces.append(audio[(start - left) * hop : (end - left) * hop])
-        wav = torch.cat(pieces)
-        return wav if num_samples is None else wav[:num_samples]
+        """Audio ``[T]`` of ``[N, K]`` tokens: the pieces of ``decode_chunks`` joined."""
+        return torch.cat(list(self.decode_chunks(tokens, chunk_frames, context_frames, num_samples)))

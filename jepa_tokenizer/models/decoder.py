@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
 from jepa_tokenizer.nn.activations import SnakeBeta
@@ -174,6 +175,14 @@ class HiFiGANDecoder(RecordsArguments, nn.Module):
             nn.Conv1d(channels[-1], 1, output_kernel_size, padding=same_padding(output_kernel_size)),
             weight_norm,
         )
+
+    def remove_weight_norm(self) -> None:
+        """Folds the weight normalisation into plain weights (for inference:
+        the same outputs, no re-normalisation on every call); the state dict
+        then has plain ``weight`` keys."""
+        for module in self.modules():
+            if parametrize.is_parametrized(module, "weight"):
+                parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
 
     def context_frames(self) -> int:
         """Frames on each side that decoding one frame depends on (the

@@ -11,9 +11,105 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from jepa_tokenizer.nn.fused import fused
 from jepa_tokenizer.nn.lengths import relative_to_absolute, steps_mask
 
-__all__ = ["DAAMGate"]
+__all__ = ["DAAMGate", "gaussian_mixture_gate", "gaussian_mixture_gate_reference"]
+
+
+def gaussian_mixture_gate_reference(
+    attn: torch.Tensor,
+    mask: torch.Tensor,
+    mean_offset: torch.Tensor,
+    scales: torch.Tensor,
+    var_floor: float,
+    eps: float,
+) -> torch.Tensor:
+    """The gate ``G`` ``[B, H, T]`` of attention channels ``attn`` ``[B, H, T]``
+    (statistics over the frames where ``mask`` ``[B, 1, T]`` is 1): steps 2
+    and 3 of :class:`DAAMGate`, as written (autograd differentiates it)."""
+    heads = attn.shape[1]
+    n = mask.sum(dim=-1, keepdim=True).clamp(min=1)
+    mu = (attn * mask).sum(dim=-1, keepdim=True) / n
+    var = (((attn - mu) ** 2) * mask).sum(dim=-1, keepdim=True) / n
+    std = var.clamp(min=var_floor).sqrt()  # [B, H, 1]
+    centre = mu.unsqueeze(-1) + mean_offset.view(1, heads, 1, -1)
+    denom = std.unsqueeze(-1) * scales.view(1, heads, 1, -1) + eps
+    z = (attn.unsqueeze(-1) - centre) / denom  # [B, H, T, K]
+    log_p = -0.5 * z**2 - torch.log(scales).view(1, heads, 1, -1) - 0.5 * math.log(2 * math.pi)
+    return torch.exp(torch.logsumexp(log_p, dim=-1) - math.log(scales.shape[-1]))
+
+
+_gate_forward = fused(gaussian_mixture_gate_reference)
+
+
+@fused
+def _gate_backward(attn, mask, mean_offset, scales, grad, var_floor: float, eps: float):
+    # G = mean_k p_k with p_k = N(z_k) / s_k, z_k = (a - mu - delta_k) / (std s_k + eps)
+    heads = attn.shape[1]
+    n = mask.sum(dim=-1, keepdim=True).clamp(min=1)
+    mu = (attn * mask).sum(dim=-1, keepdim=True) / n
+    centred = attn - mu
+    var = ((centred**2) * mask).sum(dim=-1, keepdim=True) / n
+    std = var.clamp(min=var_floor).sqrt()
+    s = scales.view(1, heads, 1, -1)
+    denom = std.unsqueeze(-1) * s + eps  # [B, H, 1, K]
+    z = (centred.unsqueeze(-1) - mean_offset.view(1, heads, 1, -1)) / denom  # [B, H, T, K]
+    log_p = -0.5 * z**2 - torch.log(s) - 0.5 * math.log(2 * math.pi)
+    p = torch.exp(log_p)
+    grad_log_p = grad.unsqueeze(-1) * p / scales.shape[-1]  # dG/dlog p_k = p_k / K
+    grad_z = -grad_log_p * z
+    grad_z_over_denom = grad_z / denom
+    grad_mu = -grad_z_over_denom.sum(dim=(2, 3))  # [B, H]
+    grad_denom = -(grad_z * z / denom).sum(dim=2)  # [B, H, K]
+    grad_std = (grad_denom * s.squeeze(2)).sum(dim=-1)  # [B, H]
+    grad_var = torch.where(var.squeeze(-1) > var_floor, grad_std / (2 * std.squeeze(-1)), 0.0)
+    grad_attn = (
+        grad_z_over_denom.sum(dim=-1)
+        + grad_mu.unsqueeze(-1) * mask / n
+        + grad_var.unsqueeze(-1) * 2 * mask * centred / n
+    )
+    grad_offset = -grad_z_over_denom.sum(dim=(0, 2))  # [H, K]
+    grad_scales = (grad_denom * std).sum(dim=0) - grad_log_p.sum(dim=(0, 2)) / scales
+    return grad_attn, grad_offset, grad_scales
+
+
+class _MixtureGateFunction(torch.autograd.Function):
+    """The mixture gate with a hand-written backward pass (fused kernels that
+    keep nothing but the inputs)."""
+
+    @staticmethod
+    def forward(ctx, attn, mask, mean_offset, scales, var_floor, eps):
+        ctx.save_for_backward(attn, mask, mean_offset, scales)
+        ctx.constants = (var_floor, eps)
+        return _gate_forward(attn, mask, mean_offset, scales, var_floor, eps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        attn, mask, mean_offset, scales = ctx.saved_tensors
+        grads = _gate_backward(attn, mask, mean_offset, scales, grad.contiguous(), *ctx.constants)
+        return grads[0], None, grads[1], grads[2], None, None
+
+
+def gaussian_mixture_gate(
+    attn: torch.Tensor,
+    mask: torch.Tensor,
+    mean_offset: torch.Tensor,
+    scales: torch.Tensor,
+    var_floor: float,
+    eps: float,
+) -> torch.Tensor:
+    """``gaussian_mixture_gate_reference`` in fused kernels (forward and a
+    hand-written backward; equal within float tolerance, gradchecked).
+
+    Example
+    -------
+    >>> gate = gaussian_mixture_gate(torch.randn(2, 1, 9), torch.ones(2, 1, 9), torch.zeros(1, 4),
+    ...                              torch.ones(1, 4), 1e-6, 1e-6)
+    >>> gate.shape, bool((gate > 0).all())
+    (torch.Size([2, 1, 9]), True)
+    """
+    return _MixtureGateFunction.apply(attn.contiguous(), mask.to(attn.dtype), mean_offset, scales, var_floor, eps)
 
 
 class DAAMGate(nn.Module):
@@ -145,20 +241,12 @@ class DAAMGate(nn.Module):
                 self.proj.bias.float(),
                 groups=self.num_heads,
             )  # [B, H, T]
-            n = mask.sum(dim=-1, keepdim=True).clamp(min=1)
-            mu = (attn * mask).sum(dim=-1, keepdim=True) / n
-            var = (((attn - mu) ** 2) * mask).sum(dim=-1, keepdim=True) / n
-            std = var.clamp(min=self.var_floor).sqrt()  # [B, H, 1]
-            scales = self.scales()  # [H, K]
-            centre = mu.unsqueeze(-1) + self.mean_offset.float().view(1, self.num_heads, 1, -1)
-            denom = std.unsqueeze(-1) * scales.view(1, self.num_heads, 1, -1) + self.eps
-            z = (attn.unsqueeze(-1) - centre) / denom  # [B, H, T, K]
-            log_p = -0.5 * z**2 - torch.log(scales).view(1, self.num_heads, 1, -1) - 0.5 * math.log(2 * math.pi)
-            gate = torch.exp(torch.logsumexp(log_p, dim=-1) - math.log(self.num_gaussians))  # [B, H, T]
+            gate = gaussian_mixture_gate(
+                attn, mask.to(attn.dtype), self.mean_offset.float(), self.scales(), self.var_floor, self.eps
+            )  # [B, H, T]
             factor = 1.0 + self.alpha.float().view(1, -1, 1) * gate
-            group = self.channels // self.num_heads
-            factor = factor.repeat_interleave(group, dim=1)  # [B, C, T]
-            y = (xf * factor).to(x.dtype)
+            batch, _, time = xf.shape
+            y = (xf.view(batch, self.num_heads, -1, time) * factor.unsqueeze(2)).view_as(xf).to(x.dtype)
         if return_gate:
             return y, gate
         return y

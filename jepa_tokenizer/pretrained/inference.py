@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional, Union
 import torch
 from speechbrain.inference.interfaces import Pretrained
 
-from jepa_tokenizer.data.audio import load_audio, save_audio
+from jepa_tokenizer.data.audio import load_audio, save_audio_pieces
 from jepa_tokenizer.data.token_file import codec_header, load_tokens, model_fingerprint, save_tokens
 
 __all__ = ["EncodedAudio", "JEPATokenizer"]
@@ -45,6 +45,14 @@ class JEPATokenizer(Pretrained):
     """
 
     MODULES_NEEDED = ["codec"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the fingerprint of the weights as exported, then inference-only speed-ups (same outputs)
+        self._fingerprint = model_fingerprint(self.codec)
+        remove_weight_norm = getattr(self.codec.decoder, "remove_weight_norm", None)
+        if remove_weight_norm is not None:
+            remove_weight_norm()
 
     @property
     def codec(self):
@@ -107,18 +115,29 @@ class JEPATokenizer(Pretrained):
         num_samples: Optional[int] = None,
         chunk_frames: Optional[int] = None,
     ) -> Path:
-        """Decodes ``[N, K]`` (or ``[1, N, K]``) tokens into an audio file
-        (chunk by chunk, in bounded memory, with ``chunk_frames``)."""
+        """Decodes ``[N, K]`` (or ``[1, N, K]``) tokens into an audio file.
+
+        With ``chunk_frames`` (the default of the command line) the audio is
+        decoded and written chunk by chunk, with the decoder's receptive field
+        as context: memory is bounded whatever the length, and the audio
+        equals whole-file decoding (within float tolerance). Without it the
+        whole file is decoded at once. Either way the file appears only once
+        complete."""
         if tokens.dim() == 2:
             tokens = tokens.unsqueeze(0)
         if tokens.dim() != 3 or tokens.shape[0] != 1:
             raise ValueError(f"decode_to_file takes one item: [N, K] or [1, N, K]; got {tuple(tokens.shape)}")
         if chunk_frames is None:
-            wav = self.decode_batch(tokens, num_samples=num_samples)[0]
-        else:  # exact: the decoder's receptive field is used as context
-            wav = self.codec.decode_long(tokens[0].to(self.device), chunk_frames, num_samples=num_samples)
-        save_audio(path, wav.cpu(), self.sample_rate)
-        return Path(path)
+            pieces = [self.decode_batch(tokens, num_samples=num_samples)[0]]
+        else:
+            self.codec.packer.check_tokens(tokens)
+            if num_samples is not None and not 1 <= num_samples <= tokens.shape[1] * self.codec.hop_length:
+                raise ValueError(
+                    f"num_samples must be in [1, {tokens.shape[1] * self.codec.hop_length}] for {tokens.shape[1]} "
+                    f"frames; got {num_samples}"
+                )
+            pieces = self.codec.decode_chunks(tokens[0].to(self.device), chunk_frames, num_samples=num_samples)
+        return save_audio_pieces(path, pieces, self.sample_rate)
 
     @property
     def fingerprint(self) -> str:
