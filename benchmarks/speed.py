@@ -7,20 +7,32 @@ runs under ``torch.inference_mode()`` in eval mode with ``--threads`` torch
 threads: one warm-up run, then the median of ``--repeats`` timed runs.
 Encode is waveform -> discrete codes, decode is codes -> waveform.
 
-Models: our ``jepa_24k.yaml``, ``jepa_16k.yaml`` and ``jepa_tiny.yaml``
-(untrained, weights do not change speed), and, with random weights and
-nothing downloaded, EnCodec 24 kHz and Mimi (``transformers``) and DAC 24 kHz
-(SpeechBrain). Ratio columns divide each row's x RT by the peer's x RT from
-the same run (> 1: faster than that peer).
+Models: our ``jepa_24k.yaml``, ``jepa_16k.yaml`` and ``jepa_tiny.yaml``,
+each with the paper's HiFi-GAN decoder and with the inverse-STFT decoder
+(``_istft``), and the 9.5M-parameter "paper shape" codec of
+``train_speed.py`` (untrained, weights do not change speed; decoders as a
+loaded model folder runs them: weight norm folded), and, with random weights
+and nothing downloaded, EnCodec 24 kHz and Mimi (``transformers``) and DAC
+24 kHz (SpeechBrain). Ratio columns divide each row's x RT by the peer's x RT
+from the same run (> 1: faster than that peer).
+
+``--old-tree`` (a checkout of an old commit, e.g. 25d9101) also times that
+tree's ``jepa_24k`` with its own ``benchmarks/speed.py`` in the same run.
+``--memory-hours H`` decodes a token file of H hours (the tiny codec) with the
+command line's default (chunked) path in a fresh process and reports its peak
+memory.
 
     python benchmarks/speed.py --threads 2
-    python benchmarks/speed.py --threads 2 --only jepa_24k encodec --output speed.md
+    python benchmarks/speed.py --threads 2 --only jepa_24k jepa_24k_istft mimi --old-tree ~/old25 --memory-hours 1
 """
 
 import argparse
 import datetime
+import os
+import re
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +41,21 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OURS = ["jepa_24k", "jepa_16k", "jepa_tiny"]
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from train_speed import PAPER_SHAPE, PAPER_SHAPE_ISTFT  # noqa: E402 (the benchmarks share these codecs)
+
+#: our rows: (packaged model configuration, overrides)
+OUR_MODELS = {
+    "jepa_24k": ("jepa_24k.yaml", {}),
+    "jepa_24k_istft": ("jepa_24k.yaml", {"decoder_kind": "istft"}),
+    "jepa_16k": ("jepa_16k.yaml", {}),
+    "jepa_16k_istft": ("jepa_16k.yaml", {"decoder_kind": "istft"}),
+    "paper_shape": ("jepa_16k.yaml", PAPER_SHAPE),
+    "paper_shape_istft": ("jepa_16k.yaml", PAPER_SHAPE_ISTFT),
+    "jepa_tiny": ("jepa_tiny.yaml", {}),
+    "jepa_tiny_istft": ("jepa_tiny.yaml", {"decoder_kind": "istft"}),
+}
+OURS = list(OUR_MODELS)
 PEERS = ["encodec", "mimi", "dac"]
 # Architecture of the published DAC 24 kHz model (descript-audio-codec,
 # conf/final/24khz.yml); SpeechBrain only reads it from the checkpoint metadata.
@@ -49,12 +75,65 @@ Entry = Tuple[int, float, Callable, Callable]
 
 
 def build_ours(name: str) -> Entry:
-    """Build a JEPA codec from ``hparams/<name>.yaml``."""
-    from hyperpyyaml import load_hyperpyyaml
+    """Build one of ``OUR_MODELS`` as a loaded model folder runs it."""
+    from jepa_tokenizer.models.config import load_model_config
 
-    with open(REPO_ROOT / "hparams" / f"{name}.yaml") as f:
-        codec = load_hyperpyyaml(f)["codec"].eval()
+    config, overrides = OUR_MODELS[name]
+    codec = load_model_config(config, overrides)["codec"].eval()
+    if hasattr(codec.decoder, "remove_weight_norm"):
+        codec.decoder.remove_weight_norm()
     return codec.sample_rate, codec.tokens_per_second, codec.encode, codec.decode
+
+
+def old_tree_speed(tree: Path, args: argparse.Namespace) -> Optional[Tuple[float, float]]:
+    """(encode, decode) x RT of ``jepa_24k`` measured by the old tree's own benchmark."""
+    cmd = [sys.executable, "benchmarks/speed.py", "--only", "jepa_24k", "--skip-peers"]
+    cmd += ["--threads", str(args.threads), "--seconds", str(args.seconds), "--repeats", str(args.repeats)]
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(args.threads)}
+    result = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
+    match = re.search(r"jepa_24k: encode ([0-9.]+) x RT, decode ([0-9.]+) x RT", result.stderr)
+    if result.returncode or not match:
+        print(f"old tree {tree}: failed\n{result.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return float(match.group(1)), float(match.group(2))
+
+
+MEMORY_WORKER = """
+import resource, sys, tempfile, time, torch
+from pathlib import Path
+from jepa_tokenizer.apps import cli
+from jepa_tokenizer.data.token_file import codec_header, save_tokens
+from jepa_tokenizer.models.config import load_model_config
+from jepa_tokenizer.pretrained.export import export_codec
+from jepa_tokenizer.pretrained.inference import JEPATokenizer
+hours, folder = float(sys.argv[1]), Path(tempfile.mkdtemp())
+torch.manual_seed(0)
+model = export_codec(load_model_config("jepa_tiny.yaml")["codec"].eval(), folder / "model")
+tok = JEPATokenizer.from_hparams(source=str(model), savedir=str(model))
+frames = int(hours * 3600 * tok.codec.frame_rate)
+tokens = torch.stack([torch.randint(0, int(g), (frames,)) for g in tok.codec.packer.group_sizes], dim=1)
+header = codec_header(tok.codec, frames * tok.codec.hop_length, str(model))
+header["fingerprint"] = tok.fingerprint
+save_tokens(folder / "long.jtok", tokens, header)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+cli.main(["decode", str(folder / "long.jtok"), str(folder / "long.wav")])
+seconds = time.perf_counter() - started
+print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, before / 2**20, seconds)
+"""
+
+
+def decode_memory(hours: float, threads: int) -> Tuple[float, float, float]:
+    """(peak GiB, GiB before decoding, seconds) of the CLI's default decode of
+    ``hours`` of tiny-codec tokens, in a fresh process."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_WORKER, str(hours)], capture_output=True, text=True, env=env, cwd=REPO_ROOT
+    )
+    match = re.search(r"PEAK ([0-9.]+) ([0-9.]+) ([0-9.]+)", result.stdout)
+    if result.returncode or not match:
+        raise RuntimeError(f"memory run failed:\n{result.stderr[-2000:]}")
+    return float(match.group(1)), float(match.group(2)), float(match.group(3))
 
 
 def build_peer(name: str, args: argparse.Namespace) -> Entry:
@@ -152,6 +231,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--encodec-bandwidth", type=float, default=1.5, help="EnCodec kbps (1.5 = 2 codebooks)")
     p.add_argument("--mimi-quantizers", type=int, default=8, help="Mimi codebooks used")
     p.add_argument("--dac-codebooks", type=int, default=DAC_24KHZ["n_codebooks"], help="DAC codebooks used")
+    p.add_argument("--old-tree", type=Path, help="checkout of an old commit: its jepa_24k in the same run")
+    p.add_argument("--memory-hours", type=float, help="peak memory of the CLI decoding this many hours of tokens")
     p.add_argument("--output", type=Path, help="also write the report as markdown")
     return p.parse_args(argv)
 
@@ -178,6 +259,21 @@ def main(argv: Optional[List[str]] = None) -> None:
         enc, dec = time_model(entry, args.seconds, args.repeats, args.amplitude)
         results[name] = (entry[0], entry[1], enc, dec)
         print(f"{name}: encode {enc:.2f} x RT, decode {dec:.2f} x RT", file=sys.stderr, flush=True)
+    if args.old_tree is not None:
+        old = old_tree_speed(args.old_tree, args)
+        if old is not None:
+            results["jepa_24k (old tree)"] = (24000, 47.5, old[0], old[1])
+            if "jepa_24k" in results:
+                notes.append(
+                    f"jepa_24k against the old tree ({args.old_tree}): encode x{results['jepa_24k'][2] / old[0]:.2f}, "
+                    f"decode x{results['jepa_24k'][3] / old[1]:.2f}"
+                )
+    if args.memory_hours:
+        peak, before, seconds = decode_memory(args.memory_hours, args.threads)
+        notes.append(
+            f"decoding {args.memory_hours:g} h of tiny-codec tokens with `jepa-tokenizer decode` (default, chunked): "
+            f"peak {peak:.2f} GiB of memory (process, {before:.2f} GiB before decoding), {seconds:.0f} s"
+        )
     notes += [
         f"EnCodec 24 kHz at {args.encodec_bandwidth} kbps, Mimi with {args.mimi_quantizers} codebooks, "
         f"DAC 24 kHz with {args.dac_codebooks} of {DAC_24KHZ['n_codebooks']} codebooks; peers have random weights."

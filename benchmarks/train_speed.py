@@ -44,10 +44,15 @@ PAPER_SHAPE = {
         "resblock_dilations": [1, 3],
     }
 }
+#: the inverse-STFT decoder at the paper shape's scale: 2.4M parameters (the HiFi-GAN decoder: 3.2M)
+PAPER_SHAPE_ISTFT = {
+    "decoder_kind": "istft",
+    "reference": {**PAPER_SHAPE["reference"], "istft_dim": 192, "istft_intermediate_dim": 576, "istft_layers": 6},
+}
 #: name -> (model overrides, decoder_kind or None for trees without the choice, steps factor)
 MODELS = {
     "paper": (PAPER_SHAPE, None, 1.0),
-    "paper_istft": ({**PAPER_SHAPE, "decoder_kind": "istft"}, "istft", 1.0),
+    "paper_istft": (PAPER_SHAPE_ISTFT, "istft", 1.0),
     "reference_16k": ({}, None, 0.34),
 }
 

@@ -99,7 +99,7 @@ def test_mismatched_parts_are_rejected(tiny):
     fsq = FSQ(levels=4, dim=16)
     packer = MixedRadixPacker(radices=4, num_digits=16, group_size=7)
     wrong_hop = HiFiGANDecoder(code_dim=16, channels=[8, 8], upsample_rates=[5])
-    with pytest.raises(ValueError, match="decoder upsamples by 5"):
+    with pytest.raises(ValueError, match="decoder makes 5 samples per frame"):
         JEPACodec(enc, fsq, packer, wrong_hop)
     with pytest.raises(ValueError, match="quantizer has 8 dimensions"):
         JEPACodec(enc, FSQ(levels=4, dim=8), packer, tiny["decoder"])

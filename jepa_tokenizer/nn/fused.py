@@ -22,6 +22,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import contextlib
 import functools
 import logging
 import os
@@ -47,6 +48,17 @@ def fused_enabled() -> bool:
     return _ENABLED["value"]
 
 
+@contextlib.contextmanager
+def _quiet(name: str):
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def fused(fn: Callable) -> Callable:
     """Decorator: ``fn`` (pure tensor code, no Python-side effects) runs
     compiled when fusing is on and compiling works, else as written.
@@ -66,9 +78,13 @@ def fused(fn: Callable) -> Callable:
     def run(*args):
         if not _ENABLED["value"] or fn.__qualname__ in _BROKEN or torch.jit.is_scripting():
             return fn(*args)
-        if "fn" not in compiled:
+        first = "fn" not in compiled
+        if first:
             compiled["fn"] = torch.compile(fn, dynamic=True, fullgraph=True)
         try:
+            if first:  # compiles now; PyTorch's note that a CPU machine has no CUDA toolkit is noise here
+                with _quiet("torch.utils.cpp_extension"):
+                    return compiled["fn"](*args)
             return compiled["fn"](*args)
         except Exception as err:  # no compiler, unsupported backend...: the formula as written
             _BROKEN[fn.__qualname__] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"

@@ -138,6 +138,8 @@ class JEPADASBTokenizer(DASBTokenizer):
             torch.manual_seed(seed)
             with open(f"{source}/hyperparams.yaml", encoding="utf-8") as stream:
                 codec = load_hyperpyyaml(stream)["codec"]  # the architecture; weights not loaded
+            if hasattr(codec.decoder, "remove_weight_norm"):
+                codec.decoder.remove_weight_norm()  # as a loaded folder runs it
         elif codec is None:
             from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
