@@ -23,6 +23,7 @@ import argparse
 import datetime
 import json
 import os
+import resource
 import shlex
 import statistics
 import subprocess
@@ -49,11 +50,12 @@ PAPER_SHAPE_ISTFT = {
     "decoder_kind": "istft",
     "reference": {**PAPER_SHAPE["reference"], "istft_dim": 192, "istft_intermediate_dim": 576, "istft_layers": 6},
 }
-#: name -> (model overrides, decoder_kind or None for trees without the choice, steps factor)
+#: name -> (model overrides, decoder_kind or None for trees without the choice, steps factor, batch or None)
 MODELS = {
-    "paper": (PAPER_SHAPE, None, 1.0),
-    "paper_istft": (PAPER_SHAPE_ISTFT, "istft", 1.0),
-    "reference_16k": ({}, None, 0.34),
+    "paper": (PAPER_SHAPE, None, 1.0, None),
+    "paper_istft": (PAPER_SHAPE_ISTFT, "istft", 1.0, None),
+    # 186M parameters: batch 2 (the old code needs over 20 GB at batch 8), one timed step
+    "reference_16k": ({}, None, 0.34, 2),
 }
 
 
@@ -122,6 +124,7 @@ def worker(args: argparse.Namespace) -> None:
                 "parameters": sum(p.numel() for p in codec.parameters()),
                 "seconds_per_step": seconds,
                 "x_real_time": args.batch * args.seconds / seconds,
+                "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
                 "warmup_seconds": warmup,
                 "steps": args.steps,
                 "package": jepa_tokenizer.__file__,
@@ -131,7 +134,7 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def run_row(tree: Path, model: str, args: argparse.Namespace) -> Optional[Dict[str, float]]:
-    overrides, kind, factor = MODELS[model]
+    overrides, kind, factor, batch = MODELS[model]
     cmd = [
         sys.executable,
         __file__,
@@ -145,7 +148,7 @@ def run_row(tree: Path, model: str, args: argparse.Namespace) -> Optional[Dict[s
         "--threads",
         str(args.threads),
         "--batch",
-        str(args.batch),
+        str(batch or args.batch),
         "--seconds",
         str(args.seconds),
     ]
@@ -179,8 +182,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         "",
         f"`python benchmarks/{Path(__file__).name} {shlex.join(argv if argv is not None else sys.argv[1:])}`",
         "",
-        "| model | parameters | old s/step | old x RT | new s/step | new x RT | new / old |",
-        "|---|---|---|---|---|---|---|",
+        "| model | parameters | batch | old s/step | old x RT | new s/step | new x RT | new / old |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     baseline = None
     for model in args.only:
@@ -201,7 +204,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         params = (new or old or {}).get("parameters")
         lines.append(
             "| "
-            + " | ".join([model, f"{params / 1e6:.1f}M" if params else "—", *cells(old), *cells(new), ratio])
+            + " | ".join(
+                [model, f"{params / 1e6:.1f}M" if params else "—", str(MODELS[model][3] or args.batch)]
+                + [*cells(old), *cells(new), ratio]
+            )
             + " |"
         )
         print(lines[-1], flush=True)

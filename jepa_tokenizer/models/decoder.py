@@ -206,6 +206,8 @@ class HiFiGANDecoder(RecordsArguments, nn.Module):
         """
         if latents.dim() != 3:
             raise ValueError(f"latents must have shape [batch, frames, dim]; got {tuple(latents.shape)}")
+        if counts is not None and bool((counts >= latents.shape[1]).all()):
+            counts = None  # no padding: masks of ones would only cost passes over the audio
         x = latents.transpose(1, 2)
         x = self.conv_in(x)
         steps = None

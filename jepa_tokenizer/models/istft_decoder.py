@@ -130,6 +130,8 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
         (zero past the real frames)."""
         if latents.dim() != 3:
             raise ValueError(f"latents must have shape [batch, frames, dim]; got {tuple(latents.shape)}")
+        if counts is not None and bool((counts >= latents.shape[1]).all()):
+            counts = None  # no padding: masks of ones would only cost passes over the audio
         x = latents.transpose(1, 2)
         mask = None if counts is None else steps_mask(counts.to(x.device), x.shape[-1]).to(x.dtype)
         x = self.embed(x if mask is None else x * mask)

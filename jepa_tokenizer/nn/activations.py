@@ -60,7 +60,8 @@ class _SnakeBetaFunction(torch.autograd.Function):
 
 def snake_beta(x: torch.Tensor, alpha: torch.Tensor, inv_beta: torch.Tensor) -> torch.Tensor:
     """SnakeBeta of ``x`` ``[B, C, T]`` with per-channel ``alpha`` and
-    ``inv_beta`` of shape ``[1, C, 1]``: the fused kernels.
+    ``inv_beta`` of shape ``[1, C, 1]``: the fused kernels (the reference
+    formula when fusing is off or impossible).
 
     Example
     -------
@@ -70,8 +71,8 @@ def snake_beta(x: torch.Tensor, alpha: torch.Tensor, inv_beta: torch.Tensor) -> 
     True
     """
     alpha, inv_beta = alpha.to(x.dtype), inv_beta.to(x.dtype)
-    if x.dim() != 3 or alpha.shape != (1, x.shape[1], 1):
-        return snake_beta_reference(x, alpha, inv_beta)
+    if not (_snake_forward.active() and _snake_backward.active()) or x.dim() != 3 or alpha.shape != (1, x.shape[1], 1):
+        return snake_beta_reference(x, alpha, inv_beta)  # unfused: autograd's own backward is the faster one
     return _SnakeBetaFunction.apply(x.contiguous(), alpha, inv_beta)
 
 

@@ -109,7 +109,10 @@ def gaussian_mixture_gate(
     >>> gate.shape, bool((gate > 0).all())
     (torch.Size([2, 1, 9]), True)
     """
-    return _MixtureGateFunction.apply(attn.contiguous(), mask.to(attn.dtype), mean_offset, scales, var_floor, eps)
+    mask = mask.to(attn.dtype)
+    if not (_gate_forward.active() and _gate_backward.active()):
+        return gaussian_mixture_gate_reference(attn, mask, mean_offset, scales, var_floor, eps)
+    return _MixtureGateFunction.apply(attn.contiguous(), mask, mean_offset, scales, var_floor, eps)
 
 
 class DAAMGate(nn.Module):

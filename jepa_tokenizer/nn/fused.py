@@ -62,6 +62,8 @@ def _quiet(name: str):
 def fused(fn: Callable) -> Callable:
     """Decorator: ``fn`` (pure tensor code, no Python-side effects) runs
     compiled when fusing is on and compiling works, else as written.
+    ``decorated.active()`` says whether the compiled kernel is in use (callers
+    pick their autograd path by it), ``decorated.reference`` is ``fn``.
 
     Example
     -------
@@ -92,4 +94,5 @@ def fused(fn: Callable) -> Callable:
             return fn(*args)
 
     run.reference = fn
+    run.active = lambda: _ENABLED["value"] and fn.__qualname__ not in _BROKEN
     return run
