@@ -115,11 +115,17 @@ tokens = torch.stack([torch.randint(0, int(g), (frames,)) for g in tok.codec.pac
 header = codec_header(tok.codec, frames * tok.codec.hop_length, str(model))
 header["fingerprint"] = tok.fingerprint
 save_tokens(folder / "long.jtok", tokens, header)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_gib():
+    # VmHWM: this process's peak resident memory (ru_maxrss would start from the parent's, kept over exec)
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+before = peak_gib()
 started = time.perf_counter()
 cli.main(["decode", str(folder / "long.jtok"), str(folder / "long.wav")])
 seconds = time.perf_counter() - started
-print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, before / 2**20, seconds)
+print("PEAK", peak_gib(), before, seconds)
 """
 
 

@@ -23,7 +23,6 @@ import argparse
 import datetime
 import json
 import os
-import resource
 import shlex
 import statistics
 import subprocess
@@ -124,7 +123,6 @@ def worker(args: argparse.Namespace) -> None:
                 "parameters": sum(p.numel() for p in codec.parameters()),
                 "seconds_per_step": seconds,
                 "x_real_time": args.batch * args.seconds / seconds,
-                "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
                 "warmup_seconds": warmup,
                 "steps": args.steps,
                 "package": jepa_tokenizer.__file__,
