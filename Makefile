@@ -46,6 +46,7 @@ summary: install
 
 bench: install
 	$(PY) benchmarks/speed.py --threads 2
+	$(PY) benchmarks/train_speed.py --threads 2
 
 # regenerates the lock from setup.py's ranges (every extra) and the build
 # tools, with markers for every platform; then `make install` installs it
