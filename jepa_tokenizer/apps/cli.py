@@ -20,7 +20,6 @@ Authors
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
@@ -37,17 +36,14 @@ DECODE_CHUNK_FRAMES = 100
 
 
 def _load(model: str, device: str):
+    """The model folder, loaded safely (nothing the folder names is executed)."""
     from jepa_tokenizer.pretrained.inference import JEPATokenizer
+    from jepa_tokenizer.pretrained.safe_load import UnsafeModelFolder
 
-    if not (Path(model) / "hyperparams.yaml").is_file():
-        raise SystemExit(f"error: {model} is not a model folder (no hyperparams.yaml)")
-    tokenizer = JEPATokenizer.from_hparams(
-        source=str(Path(model).resolve()),
-        savedir=tempfile.mkdtemp(prefix="jepa-tokenizer-"),
-        run_opts={"device": device},
-    )
-    tokenizer.source = str(Path(model).resolve())
-    return tokenizer
+    try:
+        return JEPATokenizer.from_folder(model, device)
+    except UnsafeModelFolder as err:
+        raise SystemExit(f"error: {err}") from None
 
 
 def _pairs(src: Path, dst: Path, suffixes: Iterable[str], new_suffix: str) -> List[Tuple[Path, Path]]:

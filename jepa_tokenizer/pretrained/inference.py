@@ -46,6 +46,28 @@ class JEPATokenizer(Pretrained):
 
     MODULES_NEEDED = ["codec"]
 
+    @classmethod
+    def from_folder(cls, folder: Union[str, Path], device: str = "cpu") -> "JEPATokenizer":
+        """Loads an exported folder without running code the folder chose
+        (``jepa_tokenizer.pretrained.safe_load``): what the command line and
+        the DASB adapter use. ``from_hparams`` (SpeechBrain's hyperpyyaml
+        path) runs whatever the folder's YAML names: only for folders you trust.
+
+        Example
+        -------
+        >>> import tempfile
+        >>> from jepa_tokenizer.models.config import load_model_config
+        >>> from jepa_tokenizer.pretrained.export import export_codec
+        >>> folder = export_codec(load_model_config("jepa_tiny.yaml")["codec"], tempfile.mkdtemp())
+        >>> JEPATokenizer.from_folder(folder).tokens_per_frame
+        3
+        """
+        from jepa_tokenizer.pretrained.safe_load import load_codec
+
+        tokenizer = cls(modules={"codec": load_codec(folder)}, hparams={}, run_opts={"device": device})
+        tokenizer.source = str(Path(folder).resolve())
+        return tokenizer
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # the fingerprint of the weights as exported, then inference-only speed-ups (same outputs)

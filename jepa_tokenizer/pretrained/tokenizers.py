@@ -133,21 +133,17 @@ class JEPADASBTokenizer(DASBTokenizer):
         if (source is None) == (codec is None):
             raise ValueError("give an exported model folder (source) or a codec, not both")
         if untrained and codec is None:
-            from hyperpyyaml import load_hyperpyyaml
+            from jepa_tokenizer.pretrained.safe_load import build_module, read_plain_yaml
 
             torch.manual_seed(seed)
-            with open(f"{source}/hyperparams.yaml", encoding="utf-8") as stream:
-                codec = load_hyperpyyaml(stream)["codec"]  # the architecture; weights not loaded
+            # the architecture, read safely; weights not loaded
+            codec = build_module(read_plain_yaml(f"{source}/hyperparams.yaml"), "codec")
             if hasattr(codec.decoder, "remove_weight_norm"):
                 codec.decoder.remove_weight_norm()  # as a loaded folder runs it
         elif codec is None:
             from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
-            codec = JEPATokenizer.from_hparams(
-                source=str(source),
-                savedir=tempfile.mkdtemp(prefix="jepa-tokenizer-"),
-                run_opts={"device": device},
-            ).codec
+            codec = JEPATokenizer.from_folder(str(source), device).codec
         self.codec = codec.to(device).eval().requires_grad_(False)
         self.sample_rate = codec.sample_rate
         self.frame_rate = codec.frame_rate
