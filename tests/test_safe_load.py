@@ -136,3 +136,15 @@ def test_exports_old_and_new_load_safely_with_the_same_results(tmp_path, model_f
     torch.save(codec.state_dict(), old / "codec.ckpt")
     with torch.no_grad():
         assert torch.equal(load_codec(old).encode(wav), codec.encode(wav))
+
+
+def test_a_tts_folder_that_runs_code_is_refused(tmp_path):
+    from jepa_tokenizer.pretrained.synthesis import TextToSpeech
+
+    marker = tmp_path / "ran"
+    folder = tmp_path / "tts"
+    folder.mkdir()
+    (folder / "hyperparams.yaml").write_text(f'folder: !PLACEHOLDER\nmodel: !apply:os.makedirs ["{marker}"]\n')
+    with pytest.raises(UnsafeModelFolder, match="not loaded"):
+        TextToSpeech.from_folder(folder)
+    assert not marker.exists()

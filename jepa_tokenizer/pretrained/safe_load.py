@@ -77,6 +77,8 @@ def _construct_new(loader, suffix, node):
 
 _PlainLoader.add_multi_constructor("!new:", _construct_new)
 _PlainLoader.add_constructor("!ref", lambda loader, node: _Ref(loader.construct_scalar(node)))
+# a value the loading code fills in (the TTS export's folder): inert
+_PlainLoader.add_constructor("!PLACEHOLDER", lambda loader, node: None)
 
 
 def read_plain_yaml(path: Union[str, Path]) -> Dict[str, Any]:

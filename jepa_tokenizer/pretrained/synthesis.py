@@ -11,7 +11,6 @@ Authors
 """
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -50,6 +49,8 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
 """
 
 SAMPLING_KEYS = ("temperature", "top_k", "stop_threshold", "min_frames", "max_frames_per_unit")
+#: the plain values of an exported folder's YAML that ``TextToSpeech`` reads
+HPARAMS_KEYS = ("text_units", "sentencepiece_vocab_size", "speakers", "default_speaker", *SAMPLING_KEYS)
 
 
 def export_tts(
@@ -119,16 +120,26 @@ class TextToSpeech(Pretrained):
 
     @classmethod
     def from_folder(cls, folder: Union[str, Path], device: str = "cpu") -> "TextToSpeech":
-        """Loads an exported folder (see ``export_tts``) onto ``device``."""
+        """Loads an exported folder (see ``export_tts``) onto ``device``,
+        without running code the folder chose (``jepa_tokenizer.pretrained.safe_load``;
+        its codec too)."""
+        from jepa_tokenizer.models.tts import TokenTTS
+        from jepa_tokenizer.pretrained.safe_load import UnsafeModelFolder, build_module, load_weights, read_plain_yaml
+
         folder = Path(folder).resolve()
         if not (folder / "hyperparams.yaml").is_file():
             raise FileNotFoundError(f"{folder} is not an exported TTS folder (no hyperparams.yaml)")
-        return cls.from_hparams(
-            source=str(folder),
-            savedir=tempfile.mkdtemp(prefix="jepa-tts-"),
-            overrides={"folder": str(folder)},
-            run_opts={"device": device},
-        )
+        tree = read_plain_yaml(folder / "hyperparams.yaml")
+        model = build_module(tree, "model")
+        if not isinstance(model, TokenTTS):
+            raise UnsafeModelFolder(f"{folder / 'hyperparams.yaml'}: 'model' is not a TokenTTS")
+        load_weights(model, folder / TTS_WEIGHTS_FILE)
+        missing = [key for key in HPARAMS_KEYS if key not in tree]
+        if missing:
+            raise UnsafeModelFolder(f"{folder / 'hyperparams.yaml'}: missing {', '.join(missing)}")
+        hparams = {key: tree[key] for key in HPARAMS_KEYS}
+        hparams["folder"] = str(folder)
+        return cls(modules={"model": model.eval()}, hparams=hparams, run_opts={"device": device})
 
     @property
     def model(self):
