@@ -119,3 +119,32 @@ def test_token_file_round_trip_and_wide_tokens(tmp_path):
     assert torch.equal(loaded.tokens, tokens) and loaded.header["dtype"] == "int32"
     with pytest.raises(ValueError, match="integer tokens"):
         save_tokens(tmp_path / "f.jtok", tokens.float(), {})
+
+
+def test_outputs_never_replace_inputs_or_each_other(models, spoken_wav, tmp_path):
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(spoken_wav.read_bytes())
+    before = wav.read_bytes()
+    with pytest.raises(SystemExit, match="is an input"):
+        main(["encode", str(wav), str(wav), "--model", str(models[0])])
+    assert wav.read_bytes() == before
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(before)
+    soundfile.write(folder / "a.flac", soundfile.read(wav)[0], soundfile.info(str(wav)).samplerate)
+    with pytest.raises(SystemExit, match="would both write"):
+        main(["encode", str(folder), str(tmp_path / "out"), "--model", str(models[0])])
+    assert not (tmp_path / "out").exists()
+    for bad in ("0", "-5"):
+        with pytest.raises(SystemExit, match="--chunk-seconds must be > 0"):
+            main(["encode", str(wav), str(tmp_path / "a.jtok"), "--model", str(models[0]), "--chunk-seconds", bad])
+
+
+def test_one_bad_file_does_not_stop_a_folder(models, spoken_wav, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.wav").write_bytes(spoken_wav.read_bytes())
+    (folder / "broken.wav").write_bytes(b"RIFF not really a wav")
+    with pytest.raises(SystemExit, match="1 of 2 files failed:\n  .*broken.wav"):
+        main(["encode", str(folder), str(tmp_path / "out"), "--model", str(models[0])])
+    assert (tmp_path / "out" / "good.jtok").is_file() and not (tmp_path / "out" / "broken.jtok").exists()

@@ -58,21 +58,43 @@ def _pairs(src: Path, dst: Path, suffixes: Iterable[str], new_suffix: str) -> Li
     return [(f, (dst / f.relative_to(src)).with_suffix(new_suffix)) for f in files]
 
 
+def _check_outputs(pairs: List[Tuple[Path, Path]]) -> None:
+    """No output may be an input, and no two inputs may share an output
+    (``a.wav`` and ``a.flac`` would both write ``a.jtok``): refused before
+    anything is written."""
+    inputs = {src.resolve() for src, _ in pairs}
+    seen = {}
+    for src, dst in pairs:
+        if dst.resolve() in inputs:
+            raise SystemExit(f"error: {dst} is an input; give another output path (nothing was written)")
+        if dst.resolve() in seen:
+            raise SystemExit(
+                f"error: {seen[dst.resolve()]} and {src} would both write {dst}; rename one (nothing was written)"
+            )
+        seen[dst.resolve()] = src
+
+
 def _run(pairs, action, what: str) -> None:
-    failures = 0
+    """Runs ``action`` on every pair; a file that fails is reported and the
+    others go on; any failure makes the exit status non-zero."""
+    _check_outputs(pairs)
+    failures = []
     for src, dst in tqdm(pairs, desc=what, unit="file", disable=len(pairs) < 2):
         try:
             action(src, dst)
-        except ValueError as err:
+        except (ValueError, OSError, RuntimeError) as err:  # bad file, unreadable, decoder error: this file only
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
             if len(pairs) == 1:
-                raise SystemExit(f"error: {src}: {err}") from err
-            failures += 1
-            tqdm.write(f"{src}: {err}", file=sys.stderr)
+                raise SystemExit(f"error: {src}: {message}") from err
+            failures.append(f"{src}: {message}")
+            tqdm.write(failures[-1], file=sys.stderr)
     if failures:
-        raise SystemExit(f"error: {failures} of {len(pairs)} files failed")
+        raise SystemExit(f"error: {len(failures)} of {len(pairs)} files failed:\n  " + "\n  ".join(failures))
 
 
 def cmd_encode(args) -> None:
+    if args.chunk_seconds is not None and not args.chunk_seconds > 0:
+        raise SystemExit(f"error: --chunk-seconds must be > 0; got {args.chunk_seconds}")
     tokenizer = _load(args.model, args.device)
     pairs = _pairs(Path(args.input), Path(args.output), AUDIO_EXTENSIONS, TOKEN_SUFFIX)
 
