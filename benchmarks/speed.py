@@ -79,9 +79,7 @@ def build_ours(name: str) -> Entry:
     from jepa_tokenizer.models.config import load_model_config
 
     config, overrides = OUR_MODELS[name]
-    codec = load_model_config(config, overrides)["codec"].eval()
-    if hasattr(codec.decoder, "remove_weight_norm"):
-        codec.decoder.remove_weight_norm()
+    codec = load_model_config(config, overrides)["codec"].eval().fold_for_inference()
     return codec.sample_rate, codec.tokens_per_second, codec.encode, codec.decode
 
 

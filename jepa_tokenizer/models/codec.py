@@ -226,6 +226,15 @@ class JEPACodec(RecordsArguments, nn.Module):
             wav = wav[:, :num_samples]
         return wav
 
+    def fold_for_inference(self) -> "JEPACodec":
+        """Inference-only speed-ups with the same outputs: the decoder's weight
+        normalisation folded into plain weights (the state dict then has plain
+        ``weight`` keys). Returns the codec."""
+        fold = getattr(self.decoder, "remove_weight_norm", None)
+        if fold is not None:
+            fold()
+        return self
+
     # ------------------------------------------------------- long audio
     def decoder_context_frames(self) -> int:
         """Frames on each side that decoding one frame depends on (the

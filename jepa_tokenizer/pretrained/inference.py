@@ -72,9 +72,7 @@ class JEPATokenizer(Pretrained):
         super().__init__(*args, **kwargs)
         # the fingerprint of the weights as exported, then inference-only speed-ups (same outputs)
         self._fingerprint = model_fingerprint(self.codec)
-        remove_weight_norm = getattr(self.codec.decoder, "remove_weight_norm", None)
-        if remove_weight_norm is not None:
-            remove_weight_norm()
+        self.codec.fold_for_inference()
 
     @property
     def codec(self):

@@ -138,8 +138,7 @@ class JEPADASBTokenizer(DASBTokenizer):
             torch.manual_seed(seed)
             # the architecture, read safely; weights not loaded
             codec = build_module(read_plain_yaml(f"{source}/hyperparams.yaml"), "codec")
-            if hasattr(codec.decoder, "remove_weight_norm"):
-                codec.decoder.remove_weight_norm()  # as a loaded folder runs it
+            codec.fold_for_inference()  # as a loaded folder runs it
         elif codec is None:
             from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
