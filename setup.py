@@ -22,10 +22,11 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["jepa_tokenizer", "jepa_tokenizer.*"]),
-    # the model configurations and the embedded corpus (16 kHz FLAC, LibriSpeech
-    # layout) ship with the package; the recipes and their hparams/ need a clone
+    # the model configurations, the shipped model and the embedded corpus (16 kHz
+    # FLAC, LibriSpeech layout) ship with the package; the recipes and their hparams/ need a clone
     package_data={
         "jepa_tokenizer": ["configs/*.yaml"],
+        "jepa_tokenizer.pretrained": ["models/*/*"],  # the shipped model (float16, about 17 MB)
         "jepa_tokenizer.data": ["embedded_corpus/*.md", "embedded_corpus/*/*/*/*"],
     },
     python_requires=">=3.10",

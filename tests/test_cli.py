@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import soundfile
@@ -33,7 +34,7 @@ def test_encode_info_decode_eval_on_a_spoken_file(models, spoken_wav, tmp_path, 
     original = soundfile.info(str(spoken_wav))
     assert header["num_samples"] == -(-original.frames * 16000 // original.samplerate)  # resampled
     assert header["tokens_per_frame"] == 3 and header["sample_rate"] == 16000
-    main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "s.wav")])  # model from the file
+    main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "s.wav"), "--model", model])
     assert soundfile.info(str(tmp_path / "s.wav")).frames == header["num_samples"]
     main(["eval", str(spoken_wav.parent), "--model", model, "--chunk-seconds", "1", "--context-seconds", "0"])
     out = capsys.readouterr().out
@@ -148,3 +149,143 @@ def test_one_bad_file_does_not_stop_a_folder(models, spoken_wav, tmp_path):
     with pytest.raises(SystemExit, match="1 of 2 files failed:\n  .*broken.wav"):
         main(["encode", str(folder), str(tmp_path / "out"), "--model", str(models[0])])
     assert (tmp_path / "out" / "good.jtok").is_file() and not (tmp_path / "out" / "broken.jtok").exists()
+
+
+def test_reruns_keep_finished_outputs_unless_overwrite(models, spoken_wav, tmp_path, capsys):
+    """Every output is written atomically, so an existing one is complete: a
+    rerun skips it (and only redoes what is missing); --overwrite redoes all."""
+    folder = tmp_path / "in"
+    for name in ("a", "b"):
+        (folder / f"{name}.wav").parent.mkdir(exist_ok=True)
+        (folder / f"{name}.wav").write_bytes(spoken_wav.read_bytes())
+    out = tmp_path / "out"
+    main(["encode", str(folder), str(out), "--model", str(models[0])])
+    stamp = (out / "a.jtok").stat().st_mtime_ns
+    first = load_tokens(out / "a.jtok").header["fingerprint"]
+    (out / "b.jtok").unlink()
+    capsys.readouterr()
+    main(["encode", str(folder), str(out), "--model", str(models[0])])
+    assert "1 of 2 outputs exist, kept (--overwrite to redo)" in capsys.readouterr().err
+    assert (out / "a.jtok").stat().st_mtime_ns == stamp and (out / "b.jtok").is_file()
+    with pytest.raises(SystemExit, match="2 existing output.s. were not made by this model"):
+        main(["encode", str(folder), str(out), "--model", str(models[1])])
+    main(["encode", str(folder), str(out), "--model", str(models[1]), "--overwrite"])
+    assert load_tokens(out / "a.jtok").header["fingerprint"] != first
+    wavs = tmp_path / "wavs"
+    main(["decode", str(out), str(wavs), "--model", str(models[1])])
+    main(["decode", str(out), str(wavs), "--model", str(models[1])])
+    assert "2 of 2 outputs exist" in capsys.readouterr().err
+    assert sorted(p.name for p in wavs.iterdir()) == ["a.wav", "b.wav"]  # no partial files left
+
+
+def test_failed_writes_leave_nothing_at_the_output(models, spoken_wav, tmp_path, monkeypatch):
+    """A write that fails midway leaves neither a short output nor a partial file."""
+    import jepa_tokenizer.data.token_file as token_file
+
+    main(["encode", str(spoken_wav), str(tmp_path / "s.jtok"), "--model", str(models[0])])
+    original = Path.write_bytes
+
+    def disk_full(self, data):
+        original(self, data[: len(data) // 2])
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
+    with pytest.raises(SystemExit, match="No space left on device"):
+        main(["encode", str(spoken_wav), str(tmp_path / "t.jtok"), "--model", str(models[0])])
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".jtok" or "partial" in p.name) == ["s.jtok"]
+    assert token_file.load_tokens(tmp_path / "s.jtok").tokens.numel() > 0
+    with pytest.raises(SystemExit, match="names a folder|existing folder"):
+        main(["encode", str(spoken_wav), str(tmp_path) + "/", "--model", str(models[0]), "--overwrite"])
+
+
+def _rewrite_header(path, change):
+    """A copy of a token file with its header JSON changed and a valid CRC."""
+    import struct
+    import zlib
+
+    data = path.read_bytes()
+    _, version, length = struct.unpack_from("<8sHI", data)
+    header = json.loads(data[14 : 14 + length])
+    blob = change(header)
+    blob = blob if isinstance(blob, bytes) else json.dumps(blob).encode()
+    body = struct.pack("<8sHI", MAGIC, version, len(blob)) + blob + data[14 + length : -4]
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def _set(key, value):
+    return lambda header: {**header, key: value}
+
+
+def _drop(key):
+    return lambda header: {k: v for k, v in header.items() if k != key}
+
+
+CRAFTED_HEADERS = {
+    "deep nesting": lambda header: b"[" * 100_000 + b"]" * 100_000,
+    "a list": lambda header: [header],
+    "a string": lambda header: "header",
+    "not JSON": lambda header: b"{\xff\xfe",
+    **{f"no {key}": _drop(key) for key in ("num_frames", "tokens_per_frame", "dtype", "num_samples", "fingerprint")},
+    **{
+        f"{key}={value!r}": _set(key, value)
+        for key, values in {
+            "num_frames": [-1, 1.5, "3", None, True, 10**12],
+            "tokens_per_frame": [0, -3, 2.0, [], None],
+            "dtype": ["float64", 3, None],
+            "num_samples": [-5, 1e15, "many", None, 10**30],
+            "sample_rate": [0, -16000, 16000.5, "16k", None],
+            "frame_rate": [0, -2.5, float("inf"), "2.5"],
+            "radices": [[1, 4], "4", [4.0], None],
+            "group_size": [0, "7"],
+            "fingerprint": [None, 7, ["x"]],
+            "model_source": [7, {"a": 1}],
+        }.items()
+        for value in values
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def token_file(models, spoken_wav, tmp_path_factory):
+    path = tmp_path_factory.mktemp("tokens") / "good.jtok"
+    main(["encode", str(spoken_wav), str(path), "--model", str(models[0])])
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED_HEADERS))
+def test_crafted_headers_are_one_line_errors(models, token_file, tmp_path, name):
+    """Headers with a valid checksum but wrong types, ranges or structure
+    (found by a red-team run: TypeError, KeyError, RecursionError,
+    ZeroDivisionError) end every command with a one-line error or decode
+    correctly, never with a traceback."""
+    crafted = tmp_path / "crafted.jtok"
+    crafted.write_bytes(_rewrite_header(token_file, CRAFTED_HEADERS[name]))
+    for argv in (
+        ["info", str(crafted)],
+        ["decode", str(crafted), str(tmp_path / "out.wav"), "--model", str(models[0])],
+    ):
+        try:
+            main(argv)
+        except SystemExit as stop:
+            message = str(stop.code)
+            assert message.startswith("error: ") and "\n" not in message and len(message) < 600, (argv[0], message)
+        else:  # accepted: a field the reader does not need (e.g. no fingerprint for info)
+            assert argv[0] == "info" or (tmp_path / "out.wav").is_file(), argv[0]
+
+
+def test_commands_leave_no_temporary_folders_and_report_bad_paths(models, spoken_wav, tmp_path):
+    """No call leaves folders in the temporary directory; a folder or a
+    missing file given to info, and a folder as an output, are one-line errors."""
+    import tempfile
+
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    main(["encode", str(spoken_wav), str(tmp_path / "s.jtok"), "--model", str(models[0])])
+    main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "s.wav"), "--model", str(models[0])])
+    assert {p for p in set(Path(tempfile.gettempdir()).iterdir()) - before if "jepa" in p.name} == set()
+    for target, message in ((tmp_path, "is not a file"), (tmp_path / "missing.jtok", "does not exist")):
+        with pytest.raises(SystemExit, match=f"^error: .*{message}"):
+            main(["info", str(target)])
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(SystemExit, match="^error: .*existing folder"):
+        main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "taken"), "--model", str(models[0])])

@@ -394,3 +394,91 @@ def test_libritts_layout_with_wav_and_ogg_opus(tmp_path):
     (chapter / "103_1241_000003_000000.normalized.txt").write_text("No audio.\n")
     with pytest.raises(ValueError, match="103_1241_000003_000000 .* has no audio file"):
         libritts.prepare_libritts(tmp_path / "LibriTTS", tmp_path / "save2", ["train-clean-100"])
+
+
+def test_linked_speaker_and_split_folders_are_followed(tmp_path):
+    """A split assembled from symbolic links to speaker folders (and a split
+    folder that is itself a link) lists the linked audio once, and a link
+    loop does not recurse."""
+    store = tmp_path / "store"
+    write_chapter(store / "speakers", "84", "121123", {"0000": "HELLO WORLD", "0001": "GO ON"})
+    write_chapter(store / "speakers", "61", "70968", {"0000": "HE BEGAN"}, ext=".opus")
+    root = tmp_path / "LibriSpeech"
+    split = root / "dev-clean"
+    split.mkdir(parents=True)
+    for speaker in ("84", "61"):
+        (split / speaker).symlink_to(store / "speakers" / speaker)
+    (split / "84" / "121123" / "loop").symlink_to(split)  # a loop through the link
+    (root / "test-clean").symlink_to(store / "speakers")
+    manifests = prep.prepare_librispeech(root, tmp_path / "save", ["dev-clean", "test-clean"])
+    for name, path in manifests.items():
+        rows = read_csv(path)[1]
+        assert [row[0] for row in rows] == ["61-70968-0000", "84-121123-0000", "84-121123-0001"], name
+        assert [row[4] for row in rows] == ["HE BEGAN", "HELLO WORLD", "GO ON"], name
+
+
+def test_mini_librispeech_through_linked_speakers(tmp_path):
+    """The shared mini LibriSpeech linked speaker by speaker (how a user
+    assembles a subset) reads like the original tree."""
+    if not SHARED_MINI.is_dir():
+        pytest.skip(f"mini LibriSpeech not available: {SHARED_MINI} is missing")
+    split = tmp_path / "mini" / "dev-clean-2"
+    split.mkdir(parents=True)
+    speakers = sorted(p.name for p in (SHARED_MINI / "dev-clean-2").iterdir() if p.is_dir())[:2]
+    for speaker in speakers:
+        (split / speaker).symlink_to(SHARED_MINI / "dev-clean-2" / speaker)
+    rows = read_csv(prep.prepare_librispeech(tmp_path / "mini", tmp_path / "save", ["dev-clean-2"])["dev-clean-2"])[1]
+    expected = sum(1 for s in speakers for _ in (SHARED_MINI / "dev-clean-2" / s).rglob("*.opus"))
+    assert len(rows) == expected > 0
+    assert {row[3] for row in rows} == set(speakers)
+
+
+def _archive(folder: Path, name: str, tree: Path, arcname: str) -> Path:
+    import tarfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(folder / f"{name}.tar.gz", "w:gz") as tar:
+        tar.add(tree, arcname=arcname)
+    return folder
+
+
+def test_download_step_fetches_missing_splits_only(tmp_path):
+    """The download step (SpeechBrain's download_file; here from a local
+    mirror, so no network) unpacks OpenSLR's LibriSpeech/<split>/ archive into
+    the data folder, prepares from it, and fetches nothing the second time."""
+    tree = tmp_path / "build" / "dev-clean-2"
+    write_chapter(tree, "84", "121123", {"0000": "HELLO WORLD"})
+    mirror = _archive(tmp_path / "mirror", "dev-clean-2", tree, "LibriSpeech/dev-clean-2")
+    root = tmp_path / "data" / "LibriSpeech"
+    assert prep.download_librispeech(root, ["dev-clean-2"], str(mirror)) == ["dev-clean-2"]
+    assert sorted(p.name for p in root.iterdir()) == ["dev-clean-2"]  # no archive or staging left
+    (mirror / "dev-clean-2.tar.gz").unlink()  # a second fetch would fail
+    outputs = {"valid": str(tmp_path / "valid.csv")}
+    prep.prepare_split_groups(root, tmp_path / "save", {"valid": ["dev-clean-2"]}, outputs, download_url=str(mirror))
+    assert [row[0] for row in read_csv(outputs["valid"])[1]] == ["84-121123-0000"]
+
+
+def test_download_refuses_archives_that_escape(tmp_path):
+    """An archive whose members point outside the data folder is refused
+    and leaves no split behind."""
+    import tarfile
+
+    evil = tmp_path / "mirror"
+    evil.mkdir()
+    payload = tmp_path / "payload.txt"
+    payload.write_text("x")
+    with tarfile.open(evil / "dev-clean-2.tar.gz", "w:gz") as tar:
+        tar.add(payload, arcname="../../escaped.txt")
+    root = tmp_path / "data" / "LibriSpeech"
+    with pytest.raises(Exception, match="outside|escaped"):
+        prep.download_librispeech(root, ["dev-clean-2"], str(evil))
+    assert not (root / "dev-clean-2").exists()
+    assert not any(tmp_path.rglob("escaped.txt"))
+
+
+def test_download_of_an_archive_without_the_split(tmp_path):
+    tree = tmp_path / "build" / "other"
+    write_chapter(tree, "84", "121123", {"0000": "HELLO"})
+    mirror = _archive(tmp_path / "mirror", "dev-clean-2", tree, "LibriSpeech/other")
+    with pytest.raises(ValueError, match="holds no dev-clean-2/"):
+        prep.download_librispeech(tmp_path / "data", ["dev-clean-2"], str(mirror))

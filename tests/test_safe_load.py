@@ -43,16 +43,28 @@ def test_a_yaml_that_runs_code_is_refused_before_anything_runs(tmp_path, model_f
     assert not marker.exists()
 
 
-def test_decode_without_model_loads_the_named_folder_safely(tmp_path, model_folder):
+def test_decode_without_model_never_opens_the_named_folder(tmp_path, model_folder, monkeypatch):
+    """Without --model the shipped model decodes; the folder a token file
+    names is not opened at all (not even safely), and a file made by another
+    model is a one-line error naming that folder."""
+    import jepa_tokenizer.pretrained.safe_load as safe_load
+
+    opened = []
+    original = safe_load.load_codec
+    monkeypatch.setattr(safe_load, "load_codec", lambda folder: opened.append(Path(folder)) or original(folder))
     marker = tmp_path / "ran"
     folder = crafted_folder(tmp_path, model_folder, f'codec: !apply:os.makedirs ["{marker}"]\n')
     tokenizer = JEPATokenizer.from_folder(model_folder)
     header = codec_header(tokenizer.codec, 6400, str(folder))  # the file names the crafted folder
     header["fingerprint"] = tokenizer.fingerprint
     save_tokens(tmp_path / "x.jtok", torch.zeros(1, tokenizer.tokens_per_frame, dtype=torch.long), header)
-    with pytest.raises(SystemExit, match="error: .*hyperparams.yaml: not loaded"):
+    opened.clear()
+    with pytest.raises(
+        SystemExit, match="error: .*(was made by model .* the file names .*crafted|shipped model is missing)"
+    ):
         main(["decode", str(tmp_path / "x.jtok"), str(tmp_path / "x.wav")])
     assert not marker.exists() and not (tmp_path / "x.wav").exists()
+    assert folder not in opened and all(p.resolve() != folder.resolve() for p in opened)
 
 
 class _Payload:

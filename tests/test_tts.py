@@ -276,3 +276,55 @@ def test_sentencepiece_units_without_speakers_export_and_synthesize(utterances, 
     assert tts.synthesize(text).numel() == frames * tts.tokenizer.codec.hop_length
     with pytest.raises(ValueError, match="no speaker table"):
         tts.synthesize(text, speaker="9010")
+
+
+def test_long_texts_and_bad_sampling_are_one_line_errors(tts):
+    """Texts longer than the model reads, and NaN or negative sampling
+    options, are clear errors, not tensor-size crashes."""
+    longest = tts.model.max_len
+    with pytest.raises(ValueError, match=f"longer than this model reads \\({longest}\\); split it"):
+        tts.synthesize("HELLO " * (longest // 5))
+    for key, value in {"temperature": float("nan"), "top_k": -1, "stop_threshold": 0.0, "min_frames": 1.5}.items():
+        with pytest.raises(ValueError, match=f"{key} must be"):
+            tts.synthesize("HELLO", **{key: value})
+
+
+def test_incomplete_or_crafted_tts_folders_are_refused_untouched(tts, tmp_path):
+    """A folder without its units or codec is refused without being written
+    to (an earlier version made an empty chars.json in it); sampling defaults
+    out of range are refused at load."""
+    import shutil
+
+    from jepa_tokenizer.apps.cli import main
+
+    for missing, message in (("units/chars.json", "text units"), ("codec", "codec folder")):
+        folder = tmp_path / missing.replace("/", "_")
+        shutil.copytree(tts.hparams.folder, folder)
+        target = folder / missing
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+        with pytest.raises(ValueError, match=f"incomplete: its {message}"):
+            TextToSpeech.from_folder(folder)
+        assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == before
+        with pytest.raises(SystemExit, match=f"^error: .*incomplete: its {message}"):
+            main(["synthesize", "--model", str(folder), "--text", "HELLO", "--output", str(tmp_path / "x.wav")])
+    crafted = tmp_path / "crafted"
+    shutil.copytree(tts.hparams.folder, crafted)
+    yaml = crafted / "hyperparams.yaml"
+    yaml.write_text(yaml.read_text().replace("temperature: 0.0", "temperature: .nan"))
+    with pytest.raises(ValueError, match="temperature must be a finite number"):
+        TextToSpeech.from_folder(crafted)
+    with pytest.raises(SystemExit, match="^error: .*missing.txt"):
+        main(
+            [
+                "synthesize",
+                "--model",
+                str(tts.hparams.folder),
+                "--texts",
+                str(tmp_path / "missing.txt"),
+                "--output",
+                str(tmp_path / "o"),
+            ]
+        )
+    with pytest.raises(SystemExit, match="^error: .*not an exported TTS folder"):
+        main(["synthesize", "--model", str(tmp_path / "nowhere"), "--text", "HI", "--output", str(tmp_path / "o.wav")])

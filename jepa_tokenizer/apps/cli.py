@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
+from jepa_tokenizer.data.manifests import walk_files
 
 __all__ = ["main", "TOKEN_SUFFIX"]
 
@@ -35,14 +36,15 @@ TOKEN_SUFFIX = ".jtok"
 DECODE_CHUNK_FRAMES = 100
 
 
-def _load(model: str, device: str):
-    """The model folder, loaded safely (nothing the folder names is executed)."""
+def _load(model: Optional[str], device: str):
+    """The model folder (None: the shipped model), loaded safely (nothing
+    the folder names is executed)."""
     from jepa_tokenizer.pretrained.inference import JEPATokenizer
     from jepa_tokenizer.pretrained.safe_load import UnsafeModelFolder
 
     try:
         return JEPATokenizer.from_folder(model, device)
-    except UnsafeModelFolder as err:
+    except (UnsafeModelFolder, FileNotFoundError) as err:
         raise SystemExit(f"error: {err}") from None
 
 
@@ -52,7 +54,7 @@ def _pairs(src: Path, dst: Path, suffixes: Iterable[str], new_suffix: str) -> Li
         return [(src, dst)]
     if not src.is_dir():
         raise SystemExit(f"error: {src} does not exist")
-    files = sorted(p for p in src.rglob("*") if p.suffix.lower() in suffixes)
+    files = [p for p in walk_files(src) if p.suffix.lower() in suffixes]
     if not files:
         raise SystemExit(f"error: no {'/'.join(suffixes)} files under {src}")
     return [(f, (dst / f.relative_to(src)).with_suffix(new_suffix)) for f in files]
@@ -74,10 +76,21 @@ def _check_outputs(pairs: List[Tuple[Path, Path]]) -> None:
         seen[dst.resolve()] = src
 
 
-def _run(pairs, action, what: str) -> None:
+def _run(pairs, action, what: str, overwrite: bool = False) -> None:
     """Runs ``action`` on every pair; a file that fails is reported and the
-    others go on; any failure makes the exit status non-zero."""
+    others go on; any failure makes the exit status non-zero. Outputs that
+    exist are complete (every write is atomic) and are kept unless
+    ``overwrite``: a rerun after an interruption does only what is left."""
     _check_outputs(pairs)
+    if not overwrite:
+        done = [(src, dst) for src, dst in pairs if dst.is_file()]
+        if done:
+            print(
+                f"{len(done)} of {len(pairs)} outputs exist, kept (--overwrite to redo): {done[0][1]}"
+                + (" ..." if len(done) > 1 else ""),
+                file=sys.stderr,
+            )
+            pairs = [pair for pair in pairs if pair not in done]
     failures = []
     for src, dst in tqdm(pairs, desc=what, unit="file", disable=len(pairs) < 2):
         try:
@@ -98,26 +111,42 @@ def cmd_encode(args) -> None:
     tokenizer = _load(args.model, args.device)
     pairs = _pairs(Path(args.input), Path(args.output), AUDIO_EXTENSIONS, TOKEN_SUFFIX)
 
+    _check_outputs(pairs)
+    if not args.overwrite:  # kept outputs must be this model's, or the folder would mix two models
+        foreign = [dst for _, dst in pairs if dst.is_file() and _made_by(dst) != tokenizer.fingerprint]
+        if foreign:
+            raise SystemExit(
+                f"error: {len(foreign)} existing output(s) were not made by this model (first: {foreign[0]}); "
+                "give --overwrite or another output folder (nothing was written)"
+            )
+
     def encode(src, dst):
         encoded = tokenizer.encode_to_token_file(src, dst, args.chunk_seconds)
         if len(pairs) == 1:
             print(f"{src} -> {dst}: {tuple(encoded.tokens.shape)} tokens ({encoded.conversion})")
 
-    _run(pairs, encode, "encoding")
+    _run(pairs, encode, "encoding", args.overwrite)
+
+
+def _made_by(path: Path) -> Optional[str]:
+    """The model fingerprint in a token file's header (None if unreadable)."""
+    from jepa_tokenizer.data.token_file import load_tokens
+
+    try:
+        return load_tokens(path).header.get("fingerprint")
+    except ValueError:
+        return None
 
 
 def cmd_decode(args) -> None:
-    from jepa_tokenizer.data.token_file import load_tokens
-
     pairs = _pairs(Path(args.input), Path(args.output), (TOKEN_SUFFIX,), ".wav")
-    model = args.model or load_tokens(pairs[0][0]).header.get("model_source")
-    if not model:
-        raise SystemExit("error: give --model (the token file does not name its model folder)")
-    tokenizer = _load(model, args.device)
+    # the model is the one given (or the shipped one), never the folder a token
+    # file names: a file from a stranger must not choose the code that runs
+    tokenizer = _load(args.model, args.device)
     if args.chunk_frames < 0:
         raise SystemExit(f"error: --chunk-frames must be >= 0; got {args.chunk_frames}")
     chunk = args.chunk_frames or None
-    _run(pairs, lambda src, dst: tokenizer.decode_token_file(src, dst, chunk), "decoding")
+    _run(pairs, lambda src, dst: tokenizer.decode_token_file(src, dst, chunk), "decoding", args.overwrite)
 
 
 def cmd_info(args) -> None:
@@ -125,7 +154,8 @@ def cmd_info(args) -> None:
 
     loaded = load_tokens(args.input)
     header = dict(loaded.header)
-    header["seconds"] = round(header["num_samples"] / header["sample_rate"], 3)
+    if "num_samples" in header and "sample_rate" in header:  # both checked by load_tokens (rate >= 1)
+        header["seconds"] = round(header["num_samples"] / header["sample_rate"], 3)
     print(json.dumps(header, indent=2, sort_keys=True))
 
 
@@ -220,14 +250,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     enc = sub.add_parser("encode", help="audio file or folder -> token files")
     enc.add_argument("input")
     enc.add_argument("output")
-    enc.add_argument("--model", required=True, help="exported model folder")
+    enc.add_argument("--model", default=None, help="exported model folder (default: the shipped model)")
     enc.add_argument(
         "--chunk-seconds", type=float, default=None, help="encode long files in chunks of this length (bounded memory)"
     )
+    enc.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: keep them)")
     dec = sub.add_parser("decode", help="token file or folder -> wav")
     dec.add_argument("input")
     dec.add_argument("output")
-    dec.add_argument("--model", help="model folder (default: the one recorded in the file)")
+    dec.add_argument(
+        "--model",
+        default=None,
+        help="model folder (default: the shipped model); the folder a token file names is never loaded by itself",
+    )
     dec.add_argument(
         "--chunk-frames",
         type=int,
@@ -235,11 +270,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         help=f"decode and write in chunks of this many frames (bounded memory, the same audio; default "
         f"{DECODE_CHUNK_FRAMES}); 0: the whole file at once",
     )
+    dec.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: keep them)")
     info = sub.add_parser("info", help="print a token file's header")
     info.add_argument("input")
     ev = sub.add_parser("eval", help="reconstruction metrics over audio; with --manifest also WER")
     ev.add_argument("audio", nargs="?", help="audio file or folder")
-    ev.add_argument("--model", required=True)
+    ev.add_argument("--model", default=None, help="exported model folder (default: the shipped model)")
     ev.add_argument("--manifest", help="CSV with ID, wav, wrd columns: adds resynthesis WER")
     ev.add_argument("--asr", default="pocketsphinx", choices=["pocketsphinx", "whisper"])
     ev.add_argument("--whisper-source", default="openai/whisper-small")
@@ -268,8 +304,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     }
     try:
         commands[args.command](args)
-    except ValueError as err:
-        raise SystemExit(f"error: {err}") from err
+    except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SystemExit(f"error: {message}") from None
 
 
 if __name__ == "__main__":

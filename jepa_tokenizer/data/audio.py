@@ -1,24 +1,31 @@
-"""Reading, checking and making audio: soundfile I/O (SpeechBrain's
-``audio_io``), downmix and resampling to the model's rate, and offline
+"""Reading, checking and making audio: soundfile I/O (read block by block,
+which SpeechBrain's ``audio_io`` does not offer, so that a long multi-channel
+file never sits in memory whole; written atomically), downmix and
+resampling to the model's rate, and offline
 speech synthesis with espeak-ng or flite for examples and tests.
 
 Authors
  * jepa-tokenizer team 2026
 """
 
-import os
+import logging
+import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Iterable, NamedTuple, Optional, Union
+from typing import Iterable, NamedTuple, Optional, Tuple, Union
 
 import soundfile
 import torch
 import torchaudio
-from speechbrain.dataio import audio_io
+
+from jepa_tokenizer.data.atomic import atomic_output
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "SOURCE_RATE_RANGE",
+    "MAX_SOURCE_CHANNELS",
+    "check_audio_header",
     "LoadedAudio",
     "load_audio",
     "save_audio",
@@ -33,6 +40,8 @@ __all__ = [
 AUDIO_EXTENSIONS = (".flac", ".wav", ".opus", ".ogg", ".mp3")
 
 SPEECH_ENGINES = ("espeak-ng", "flite")
+
+logger = logging.getLogger(__name__)
 ESPEAK_DEFAULT_WPM = 175  # espeak-ng's own default rate, words per minute
 
 
@@ -54,18 +63,38 @@ class LoadedAudio(NamedTuple):
         return ", ".join(steps) or "used as is"
 
 
+#: Sample rates a file may declare: outside them the header is not audio's
+#: (a 1 Hz claim would make resampling allocate thousands of times the file).
+SOURCE_RATE_RANGE = (1000, 768000)
+#: Channels a file may declare (ambisonics and arrays stay well below).
+MAX_SOURCE_CHANNELS = 64
+#: Seconds decoded at a time: multi-channel audio is downmixed block by block,
+#: so memory holds the mono signal, never all the channels of a long file.
+READ_BLOCK_SECONDS = 30.0
+#: Peak magnitude above which float samples are reported (PCM is within 1).
+LOUD_PEAK = 4.0
+
+_TRUNCATED = re.compile(r"data\s*:\s*(\d+)\s*\(should be (\d+)\)")
+
+
 def load_audio(
     path: Union[str, Path],
     sample_rate: int,
     offset: float = 0.0,
     duration: Optional[float] = None,
+    max_seconds: Optional[float] = None,
 ) -> LoadedAudio:
     """Loads an audio file as a mono float32 ``[T]`` tensor at ``sample_rate``.
 
-    Multi-channel audio is averaged to mono; other rates are resampled. Only
-    ``duration`` seconds from ``offset`` are decoded when given (a crop of a
-    long file). A missing, unreadable, empty or non-finite file raises
-    ``ValueError``.
+    Multi-channel audio is averaged to mono as it is decoded (block by
+    block); other rates are resampled. Only ``duration`` seconds from
+    ``offset`` are decoded when given (a crop of a long file). The header is
+    checked before anything is allocated: a declared rate outside
+    :data:`SOURCE_RATE_RANGE`, more than :data:`MAX_SOURCE_CHANNELS` channels,
+    or (with ``max_seconds``) a longer signal than that is refused. A
+    missing, unreadable, empty or non-finite file raises ``ValueError``; a WAV
+    shorter than its header says, and float samples far outside [-1, 1], are
+    used with a warning.
 
     Example
     -------
@@ -77,37 +106,80 @@ def load_audio(
     (torch.Size([1600]), 'downmixed 2 channels to mono, resampled 8000 -> 16000 Hz')
     >>> load_audio(path, 16000, offset=0.025, duration=0.05).wav.shape
     torch.Size([800])
+    >>> load_audio(path, 16000, max_seconds=0.05)
+    Traceback (most recent call last):
+    ...
+    ValueError: audio file ... lasts 0.1 s, more than the limit of 0.05 s
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"audio file not found: {path}")
     try:
-        frame_offset, num_frames = 0, -1
-        if offset or duration is not None:
-            source_rate = audio_io.info(str(path)).sample_rate
-            frame_offset = int(round(offset * source_rate))
+        with soundfile.SoundFile(str(path)) as stream:
+            source_rate, channels = check_audio_header(path, stream)
+            start = min(int(round(offset * source_rate)), stream.frames)
+            count = stream.frames - start
             if duration is not None:
-                num_frames = int(round(duration * source_rate))
-        wav, source_rate = audio_io.load(
-            str(path), dtype=torch.float32, frame_offset=frame_offset, num_frames=num_frames
-        )
-    except RuntimeError as err:
-        raise ValueError(f"cannot read audio file {path}: {err.__cause__ or err}") from err
-    channels = wav.shape[0]
+                count = min(count, int(round(duration * source_rate)))
+            if max_seconds is not None and count > max_seconds * source_rate:
+                raise ValueError(
+                    f"audio file {path} lasts {count / source_rate:.1f} s, more than the limit of {max_seconds:g} s"
+                )
+            stream.seek(start)
+            block = max(1, int(READ_BLOCK_SECONDS * source_rate))
+            pieces = []
+            while count > 0:
+                frames = stream.read(min(block, count), dtype="float32", always_2d=True)
+                if len(frames) == 0:
+                    break
+                pieces.append(torch.from_numpy(frames).mean(dim=1))
+                count -= len(frames)
+    except soundfile.LibsndfileError as err:
+        raise ValueError(f"cannot read audio file {path}: {err}") from err
+    except RuntimeError as err:  # soundfile's other read errors
+        raise ValueError(f"cannot read audio file {path}: {err}") from err
+    wav = torch.cat(pieces) if pieces else torch.zeros(0)
     if wav.numel() == 0:
         raise ValueError(f"audio file {path} is empty")
     if not torch.isfinite(wav).all():
         raise ValueError(f"audio file {path} contains NaN or Inf samples")
-    wav = wav.mean(dim=0)
+    peak = float(wav.abs().max())
+    if peak > LOUD_PEAK:
+        logger.warning("%s: samples reach %.1f, far outside [-1, 1] (float audio at the wrong scale?)", path, peak)
     if source_rate != sample_rate:
         wav = torchaudio.functional.resample(wav, source_rate, sample_rate)
     return LoadedAudio(wav, sample_rate, source_rate, channels)
 
 
+def check_audio_header(path: Path, stream: "soundfile.SoundFile") -> Tuple[int, int]:
+    """The declared (rate, channels) of an open file, checked before decoding;
+    warns when a WAV holds less data than its header declares."""
+    rate, channels = int(stream.samplerate), int(stream.channels)
+    low, high = SOURCE_RATE_RANGE
+    if not low <= rate <= high:
+        raise ValueError(f"audio file {path} declares {rate} Hz, outside {low}-{high} Hz (a damaged or forged header)")
+    if not 1 <= channels <= MAX_SOURCE_CHANNELS:
+        raise ValueError(f"audio file {path} declares {channels} channels (at most {MAX_SOURCE_CHANNELS})")
+    truncated = _TRUNCATED.search(stream.extra_info or "")
+    if truncated and int(truncated.group(2)) < int(truncated.group(1)):
+        declared, held = int(truncated.group(1)), int(truncated.group(2))
+        logger.warning("%s is truncated: its header declares %d data bytes, the file holds %d", path, declared, held)
+    return rate, channels
+
+
 def save_audio(path: Union[str, Path], wav: torch.Tensor, sample_rate: int) -> None:
-    """Writes ``[T]`` or ``[C, T]`` audio (float in [-1, 1]) with soundfile."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    audio_io.save(str(path), wav.detach().float().cpu(), sample_rate)
+    """Writes ``[T]`` or ``[C, T]`` audio (float in [-1, 1]) with soundfile,
+    atomically (the format follows the suffix of ``path``)."""
+    data = wav.detach().float().cpu().numpy()
+    with atomic_output(path) as partial:
+        soundfile.write(str(partial), data.T if data.ndim == 2 else data, sample_rate, **_sound_format(path))
+
+
+def _sound_format(path: Union[str, Path]) -> dict:
+    """soundfile's format arguments for the suffix of ``path`` (the partial
+    file of an atomic write has another suffix); ``.opus`` is Ogg Opus."""
+    kind = Path(path).suffix.lstrip(".").upper()
+    return {"format": "OGG", "subtype": "OPUS"} if kind == "OPUS" else {"format": kind}
 
 
 def save_audio_pieces(path: Union[str, Path], pieces: Iterable[torch.Tensor], sample_rate: int) -> Path:
@@ -126,19 +198,10 @@ def save_audio_pieces(path: Union[str, Path], pieces: Iterable[torch.Tensor], sa
     150
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kind = path.suffix.lstrip(".").upper()
-    fmt = {"OPUS": "OGG"}.get(kind, kind)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        options = {"subtype": "OPUS"} if kind == "OPUS" else {}
-        with soundfile.SoundFile(str(partial), "w", sample_rate, 1, format=fmt, **options) as stream:
+    with atomic_output(path) as partial:
+        with soundfile.SoundFile(str(partial), "w", sample_rate, 1, **_sound_format(path)) as stream:
             for piece in pieces:
                 stream.write(piece.detach().float().cpu().numpy())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -104,6 +104,7 @@ def prepare_crop_manifests(hparams: dict) -> None:
         {"train": hparams["train_csv"], "valid": hparams["valid_csv"]},
         skip_prep=hparams["skip_prep"],
         extra=extra,
+        download_url=hparams.get("download_url"),
     )
 
 
@@ -111,7 +112,8 @@ def crop_datasets(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDatas
     """The ``train`` and ``valid`` datasets of ``hparams["train_csv"]`` /
     ``["valid_csv"]``: each item a crop (``sig``), downmixed and resampled to
     ``sample_rate``, of an utterance at least ``min_duration`` seconds long,
-    sorted as ``sorting`` says. The ``CropPlan`` is stored as
+    sorted as ``sorting`` says; at most ``valid_max_utterances`` (evenly
+    spaced by ID, so every speaker stays) validate when it is set. The ``CropPlan`` is stored as
     ``hparams["crop_plan"]`` (the Brain moves it to each new epoch)."""
     plan = hparams["crop_plan"] = CropPlan(hparams["seed"], hparams["max_crop_seconds"])
 
@@ -136,6 +138,10 @@ def crop_datasets(hparams: dict, sample_rate: int) -> Dict[str, DynamicItemDatas
             raise ValueError(
                 f"no {name} utterance is at least {hparams['min_duration']} s long ({hparams[f'{name}_csv']})"
             )
+        limit = hparams.get("valid_max_utterances") if name == "valid" else None
+        if limit and len(dataset) > limit:  # evenly spaced over the sorted set: every speaker, every length
+            keep = set(sorted(dataset.data_ids)[:: -(-len(dataset) // limit)])
+            dataset = dataset.filtered_sorted(key_test={"id": lambda utt: utt in keep}, sort_key="duration")
         sb.dataio.dataset.add_dynamic_item([dataset], make_pipeline(name == "train"))
         sb.dataio.dataset.set_output_keys([dataset], ["id", "sig"])
         datasets[name] = dataset

@@ -30,11 +30,14 @@ import csv
 import json
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import soundfile
 
+from jepa_tokenizer.data.atomic import atomic_output
 from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
 
 __all__ = [
@@ -47,6 +50,8 @@ __all__ = [
     "measure_rows",
     "audio_duration",
     "find_audio",
+    "walk_files",
+    "download_librispeech",
     "check_data_folder",
     "check_names",
     "normalise_extensions",
@@ -288,8 +293,8 @@ def _labelled_rows(split_folder: Path) -> List[List[str]]:
             raise ValueError(f"Two audio files for utterance {path.stem}: {chapter[path.stem]} and {path}")
         chapter[path.stem] = path
     transcripts_by_chapter: Dict[Path, List[Path]] = {}
-    for path in sorted(split_folder.rglob("*" + TRANSCRIPT_SUFFIX)):
-        if path.is_file():
+    for path in walk_files(split_folder):
+        if path.name.endswith(TRANSCRIPT_SUFFIX):
             transcripts_by_chapter.setdefault(path.parent, []).append(path)
 
     entries: Dict[str, Tuple[Path, List[str]]] = {}
@@ -399,7 +404,36 @@ def measure_rows(entries: Iterable[Tuple[str, Path, List[str]]], what: str) -> L
 
 def find_audio(folder: Path, extensions: Sequence[str]) -> List[Path]:
     """Every file under ``folder`` whose lower-cased suffix is in ``extensions``."""
-    return sorted(path for path in folder.rglob("*") if path.suffix.lower() in extensions and path.is_file())
+    return [path for path in walk_files(folder) if path.suffix.lower() in extensions]
+
+
+def walk_files(folder: Path) -> List[Path]:
+    """Every regular file under ``folder``, sorted, following linked folders.
+
+    ``Path.rglob`` does not descend into symbolic links to folders before
+    Python 3.13, so a tree of linked speaker folders looked empty; this walk
+    follows them and visits each real folder once (a folder reached twice,
+    or a link loop, is read the first time only).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "real").mkdir(); _ = (root / "real" / "a.flac").write_bytes(b"")
+    >>> (root / "linked").symlink_to(root / "real")
+    >>> [str(p.relative_to(root)) for p in walk_files(root)]
+    ['linked/a.flac']
+    """
+    files, seen = [], set()
+    for current, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(current)
+        if real in seen:
+            folders[:] = []
+            continue
+        seen.add(real)
+        folders.sort()
+        files.extend(Path(current) / name for name in names if os.path.isfile(os.path.join(current, name)))
+    return sorted(files)
 
 
 def check_data_folder(data_folder: PathLike) -> Path:
@@ -448,21 +482,17 @@ def already_done(options_path: Path, options: dict, manifests: Iterable[str]) ->
 
 def write_csv(path: Path, columns: Sequence[str], rows: List[List[str]]) -> None:
     """Writes a CSV atomically (temporary file, then rename)."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as stream:
+    with atomic_output(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(columns)
         writer.writerows(rows)
-    os.replace(temporary, path)
 
 
 def write_json(path: Path, content: dict) -> None:
     """Writes a JSON file atomically (temporary file, then rename)."""
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as stream:
+    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8") as stream:
         json.dump(content, stream, indent=2)
         stream.write("\n")
-    os.replace(temporary, path)
 
 
 def merge_manifests(csvs: List[str], output: str, with_text: bool = False) -> str:
@@ -486,6 +516,7 @@ def prepare_split_groups(
     with_text: bool = False,
     skip_prep: bool = False,
     extra: Optional[Dict[str, List[str]]] = None,
+    download_url: Optional[str] = None,
 ) -> Dict[str, str]:
     """Prepares every LibriSpeech split named in ``groups`` (role -> splits)
     and writes, for each role, the merged manifest ``outputs[role]`` (plus the
@@ -503,7 +534,67 @@ def prepare_split_groups(
     True
     """
     splits = sorted({split for group in groups.values() for split in group})
+    if download_url and not skip_prep:
+        download_librispeech(data_folder, splits, download_url)
     paths = prepare_librispeech(data_folder, save_folder, splits, skip_prep=skip_prep)
     for role, group in groups.items():
         merge_manifests([paths[s] for s in group] + list((extra or {}).get(role, [])), outputs[role], with_text)
     return {role: outputs[role] for role in groups}
+
+
+def download_librispeech(data_folder: PathLike, splits: Sequence[str], url: str) -> List[str]:
+    """Downloads and unpacks each split of ``splits`` missing from ``data_folder``.
+
+    OpenSLR serves every LibriSpeech split as ``<url>/<split>.tar.gz``, an
+    archive holding ``LibriSpeech/<split>/``: resource 12 for the full
+    corpus, resource 31 for mini LibriSpeech (``train-clean-5``,
+    ``dev-clean-2``). The fetch is SpeechBrain's
+    :func:`speechbrain.utils.data_utils.download_file`; the archive unpacks
+    (no member may land outside it) into a staging folder and its split folder is moved into place only
+    when whole, so an interrupted download leaves no partial split behind.
+    Splits already present are not fetched (nothing touches the network).
+
+    Arguments
+    ---------
+    data_folder : str or os.PathLike
+        The LibriSpeech root (created if needed).
+    splits : sequence of str
+        Split folder names, e.g. ``["train-clean-5", "dev-clean-2"]``.
+    url : str
+        The folder URL, e.g. ``https://www.openslr.org/resources/31``.
+
+    Returns
+    -------
+    list of str
+        The splits that were downloaded.
+
+    Example
+    -------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "dev-clean-2").mkdir()
+    >>> download_librispeech(root, ["dev-clean-2"], "https://www.openslr.org/resources/31")
+    []
+    """
+    from speechbrain.utils.data_utils import download_file
+
+    data_folder = Path(os.path.abspath(data_folder))
+    missing = [split for split in check_names(splits, "split") if not (data_folder / split).is_dir()]
+    if not missing:
+        return []
+    data_folder.mkdir(parents=True, exist_ok=True)
+    for split in missing:
+        source = f"{url.rstrip('/')}/{split}.tar.gz"
+        archive = data_folder / f"{split}.tar.gz"
+        logger.info("Downloading %s to %s", source, archive)
+        with tempfile.TemporaryDirectory(dir=data_folder, prefix=f".{split}-") as staging:
+            download_file(source, str(archive), replace_existing=True)
+            # the "data" filter refuses members that leave the staging folder
+            shutil.unpack_archive(str(archive), staging, filter="data")
+            unpacked = [Path(staging) / "LibriSpeech" / split, Path(staging) / split]
+            found = next((folder for folder in unpacked if folder.is_dir()), None)
+            if found is None:
+                raise ValueError(f"{source} holds no {split}/ folder (expected LibriSpeech/{split}/)")
+            shutil.move(str(found), str(data_folder / split))
+        archive.unlink(missing_ok=True)
+    return missing

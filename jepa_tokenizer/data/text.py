@@ -41,12 +41,18 @@ class TextUnits:
     ValueError: characters outside the unit inventory: ['!'] in 'HELLO!'
     """
 
+    @staticmethod
+    def inventory_file(folder: Union[str, Path], kind: str = "char", vocab_size: int = 100) -> Path:
+        """The file that holds the units of ``kind`` in ``folder`` (``chars.json``
+        or the SentencePiece model): made from the texts when missing."""
+        return Path(folder) / ("chars.json" if kind == "char" else f"spm_{kind}_{vocab_size}.model")
+
     def __init__(self, folder: Union[str, Path], texts: Iterable[str], kind: str = "char", vocab_size: int = 100):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.kind = kind
         if kind == "char":
-            inventory = self.folder / "chars.json"
+            inventory = self.inventory_file(self.folder, kind, vocab_size)
             if not inventory.is_file():
                 chars = sorted({c for text in texts for c in text})
                 inventory.write_text(json.dumps(chars))
@@ -55,7 +61,7 @@ class TextUnits:
         else:
             import sentencepiece as spm
 
-            model = self.folder / f"spm_{kind}_{vocab_size}.model"
+            model = self.inventory_file(self.folder, kind, vocab_size)
             if not model.is_file():
                 corpus = self.folder / "spm_train.txt"
                 corpus.write_text("\n".join(texts) + "\n", encoding="utf-8")

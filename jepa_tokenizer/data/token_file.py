@@ -20,6 +20,7 @@ Authors
 
 import hashlib
 import json
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -29,7 +30,19 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MAGIC", "VERSION", "TokenFile", "model_fingerprint", "codec_header", "save_tokens", "load_tokens"]
+from jepa_tokenizer.data.atomic import atomic_output
+
+__all__ = [
+    "MAGIC",
+    "VERSION",
+    "TokenFile",
+    "HEADER_FIELDS",
+    "check_header",
+    "model_fingerprint",
+    "codec_header",
+    "save_tokens",
+    "load_tokens",
+]
 
 MAGIC = b"JEPATOK\0"
 VERSION = 1
@@ -91,15 +104,66 @@ def save_tokens(path: Union[str, Path], tokens: torch.Tensor, header: Dict[str, 
     header = {**header, "num_frames": int(tokens.shape[0]), "tokens_per_frame": int(tokens.shape[1]), "dtype": kind}
     blob = json.dumps(header, sort_keys=True).encode()
     body = _PREFIX.pack(MAGIC, VERSION, len(blob)) + blob + values.astype(_DTYPES[kind]).tobytes()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body + _CRC.pack(zlib.crc32(body)))
-    return path
+    with atomic_output(path) as partial:
+        partial.write_bytes(body + _CRC.pack(zlib.crc32(body)))
+    return Path(path)
+
+
+def _count(minimum: int):
+    return lambda v: type(v) is int and v >= minimum, f"an integer >= {minimum}"
+
+
+def _positive_number():
+    return lambda v: type(v) in (int, float) and math.isfinite(v) and v > 0, "a positive number"
+
+
+#: Header fields: (test, what it must be). The first three are needed to read
+#: the tokens; the others are checked when present (a header from save_tokens
+#: may hold only some of them).
+HEADER_FIELDS = {
+    "num_frames": _count(0),
+    "tokens_per_frame": _count(1),
+    "dtype": (lambda v: isinstance(v, str) and v in _DTYPES, f"one of {sorted(_DTYPES)}"),
+    "num_samples": _count(0),
+    "sample_rate": _count(1),
+    "frame_rate": _positive_number(),
+    "group_size": _count(1),
+    "radices": (lambda v: isinstance(v, list) and all(type(r) is int and r >= 2 for r in v), "a list of integers >= 2"),
+    "fingerprint": (lambda v: isinstance(v, str), "a string"),
+    "model_source": (lambda v: isinstance(v, str), "a string"),
+}
+REQUIRED_HEADER_FIELDS = ("num_frames", "tokens_per_frame", "dtype")
+
+
+def check_header(header: Any, path: Union[str, Path] = "token file") -> None:
+    """Raises a one-line ``ValueError`` unless ``header`` is a JSON object
+    whose known fields have the types and ranges of :data:`HEADER_FIELDS`.
+
+    Example
+    -------
+    >>> check_header({"num_frames": 2, "tokens_per_frame": 19, "dtype": "uint16"})
+    >>> check_header({"num_frames": 2, "tokens_per_frame": 19, "dtype": "uint16", "sample_rate": 0}, "x.jtok")
+    Traceback (most recent call last):
+    ...
+    ValueError: x.jtok is corrupt: header field sample_rate is 0, not an integer >= 1
+    """
+    if not isinstance(header, dict):
+        raise ValueError(f"{path} is corrupt: its header is a JSON {type(header).__name__}, not an object")
+    missing = [name for name in REQUIRED_HEADER_FIELDS if name not in header]
+    if missing:
+        raise ValueError(f"{path} is corrupt: its header lacks {', '.join(missing)}")
+    for name, (test, what) in HEADER_FIELDS.items():
+        if name in header and not test(header[name]):
+            shown = json.dumps(header[name])
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise ValueError(f"{path} is corrupt: header field {name} is {shown}, not {what}")
 
 
 def load_tokens(path: Union[str, Path]) -> TokenFile:
     """Reads a token file, checking magic, version, length and checksum."""
     path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} is not a file" + ("" if path.exists() else " (it does not exist)"))
     data = path.read_bytes()
     if len(data) < _PREFIX.size or data[:8] != MAGIC:
         raise ValueError(f"{path} is not a JEPA token file (wrong magic bytes)")
@@ -111,9 +175,10 @@ def load_tokens(path: Union[str, Path]) -> TokenFile:
         raise ValueError(f"{path} is truncated (its header is incomplete)")
     try:
         header = json.loads(data[_PREFIX.size : start].decode())
-        frames, per_frame, dtype = header["num_frames"], header["tokens_per_frame"], _DTYPES[header["dtype"]]
-    except (ValueError, KeyError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is corrupt: unreadable header ({err})") from err
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise ValueError(f"{path} is corrupt: unreadable header ({str(err)[:80]})") from None
+    check_header(header, path)
+    frames, per_frame, dtype = header["num_frames"], header["tokens_per_frame"], _DTYPES[header["dtype"]]
     end = start + frames * per_frame * dtype.itemsize
     if len(data) != end + _CRC.size:
         raise ValueError(f"{path} is truncated or has trailing bytes: {len(data)} bytes, expected {end + _CRC.size}")

@@ -33,10 +33,19 @@ class Utterance(NamedTuple):
     text: str
 
 
-def load_manifest(path: Union[str, Path], sample_rate: int, max_utterances: Optional[int] = None) -> List[Utterance]:
+def load_manifest(
+    path: Union[str, Path],
+    sample_rate: int,
+    max_utterances: Optional[int] = None,
+    select: Optional[Dict[str, Sequence[str]]] = None,
+    exclude: Optional[Dict[str, Sequence[str]]] = None,
+) -> List[Utterance]:
     """Utterances of a CSV manifest with the columns ``ID``, ``wav`` and
     ``wrd`` (a LibriSpeech-recipe manifest, or any folder of speech described
     that way); relative ``wav`` paths are relative to the CSV's folder.
+    ``select`` keeps the rows whose column value is one of the listed ones
+    (e.g. ``{"corpus": ["LibriSpeech"]}``), ``exclude`` drops such rows
+    (e.g. ``{"spk_id": ["2412"]}``); then the first ``max_utterances``.
 
     Example
     -------
@@ -55,6 +64,15 @@ def load_manifest(path: Union[str, Path], sample_rate: int, max_utterances: Opti
     missing = {"ID", "wav", "wrd"} - set(rows[0] if rows else {})
     if not rows or missing:
         raise ValueError(f"{path} needs the columns ID, wav and wrd and at least one row (missing: {sorted(missing)})")
+    for column in set(select or {}) | set(exclude or {}):
+        if column not in rows[0]:
+            raise ValueError(f"{path} has no column {column!r} to select utterances by")
+    for column, values in (select or {}).items():
+        rows = [row for row in rows if row[column] in {str(v) for v in values}]
+    for column, values in (exclude or {}).items():
+        rows = [row for row in rows if row[column] not in {str(v) for v in values}]
+    if not rows:
+        raise ValueError(f"no utterance of {path} is left after select={select} exclude={exclude}")
     utterances = []
     for row in rows[:max_utterances]:
         wav_path = Path(row["wav"])

@@ -128,6 +128,7 @@ class TokenTTS(RecordsArguments, nn.Module):
         self.scale = math.sqrt(d_model)
         self.text_embedding = nn.Embedding(num_units, d_model, padding_idx=0)
         self.speaker_embedding = nn.Embedding(num_speakers, d_model) if num_speakers > 0 else None
+        self.max_len = max_len  # longest text (units) and frame sequence
         self.positions = PositionalEncoding(d_model, max_len)
         self.frame_input = nn.Linear(self.num_digits, d_model)
         self.start_frame = nn.Parameter(torch.zeros(1, 1, d_model))

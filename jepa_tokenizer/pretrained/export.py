@@ -13,7 +13,7 @@ Authors
 """
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import torch
 from torch import nn
@@ -41,14 +41,23 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
 """
 
 
-def save_weights(module: nn.Module, path: Union[str, Path]) -> Path:
-    """Writes the state dict of ``module`` (on CPU, detached) to ``path``."""
-    torch.save({k: v.detach().cpu() for k, v in module.state_dict().items()}, path)
+def save_weights(module: nn.Module, path: Union[str, Path], dtype: Optional[torch.dtype] = None) -> Path:
+    """Writes the state dict of ``module`` (on CPU, detached) to ``path``;
+    with ``dtype`` (e.g. ``torch.float16``, half the size) its floating-point
+    tensors are stored in that type (they load back into the module's own)."""
+
+    def stored(tensor: torch.Tensor) -> torch.Tensor:
+        tensor = tensor.detach().cpu()
+        return tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
+
+    torch.save({k: stored(v) for k, v in module.state_dict().items()}, path)
     return Path(path)
 
 
-def export_codec(codec: nn.Module, folder: Union[str, Path]) -> Path:
-    """Writes ``hyperparams.yaml`` and ``codec.ckpt`` for ``codec`` into ``folder``.
+def export_codec(codec: nn.Module, folder: Union[str, Path], weights_dtype: Optional[torch.dtype] = None) -> Path:
+    """Writes ``hyperparams.yaml`` and ``codec.ckpt`` for ``codec`` into ``folder``
+    (floating-point weights stored as ``weights_dtype`` when given: the
+    shipped model keeps float16 weights, half the size).
 
     Example
     -------
@@ -61,5 +70,5 @@ def export_codec(codec: nn.Module, folder: Union[str, Path]) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / HPARAMS_FILE).write_text(_HEADER + constructor_yaml("codec", codec) + _INTERFACE)
-    save_weights(codec, folder / WEIGHTS_FILE)
+    save_weights(codec, folder / WEIGHTS_FILE, weights_dtype)
     return folder

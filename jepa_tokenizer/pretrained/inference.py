@@ -13,7 +13,21 @@ from speechbrain.inference.interfaces import Pretrained
 from jepa_tokenizer.data.audio import load_audio, save_audio_pieces
 from jepa_tokenizer.data.token_file import codec_header, load_tokens, model_fingerprint, save_tokens
 
-__all__ = ["EncodedAudio", "JEPATokenizer"]
+__all__ = ["EncodedAudio", "JEPATokenizer", "DEFAULT_MODEL", "default_model_folder"]
+
+
+#: The model shipped in the package: jepa_mini.yaml trained on mini LibriSpeech
+#: (README, "The shipped model"), float16 weights.
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "jepa_mini_librispeech"
+
+
+def default_model_folder() -> Path:
+    """The shipped model's folder; a clear error if this install lacks it."""
+    if not (DEFAULT_MODEL / "codec.ckpt").is_file():
+        raise FileNotFoundError(
+            f"the shipped model is missing from this install ({DEFAULT_MODEL}); give a model folder"
+        )
+    return DEFAULT_MODEL
 
 
 class EncodedAudio(NamedTuple):
@@ -47,11 +61,13 @@ class JEPATokenizer(Pretrained):
     MODULES_NEEDED = ["codec"]
 
     @classmethod
-    def from_folder(cls, folder: Union[str, Path], device: str = "cpu") -> "JEPATokenizer":
+    def from_folder(cls, folder: Optional[Union[str, Path]] = None, device: str = "cpu") -> "JEPATokenizer":
         """Loads an exported folder without running code the folder chose
         (``jepa_tokenizer.pretrained.safe_load``): what the command line and
         the DASB adapter use. ``from_hparams`` (SpeechBrain's hyperpyyaml
         path) runs whatever the folder's YAML names: only for folders you trust.
+        Without ``folder``: the model shipped in the package
+        (:data:`DEFAULT_MODEL`, trained on mini LibriSpeech).
 
         Example
         -------
@@ -64,6 +80,8 @@ class JEPATokenizer(Pretrained):
         """
         from jepa_tokenizer.pretrained.safe_load import load_codec
 
+        if folder is None:
+            folder = default_model_folder()
         tokenizer = cls(modules={"codec": load_codec(folder)}, hparams={}, run_opts={"device": device})
         tokenizer.source = str(Path(folder).resolve())
         return tokenizer
@@ -191,11 +209,17 @@ class JEPATokenizer(Pretrained):
         loaded = load_tokens(token_path)
         made_by = loaded.header.get("fingerprint")
         if made_by != self.fingerprint:
+            named = loaded.header.get("model_source")
             raise ValueError(
-                f"{token_path} was made by model {made_by} "
-                f"({loaded.header.get('model_source') or 'unknown folder'}); "
-                f"this is model {self.fingerprint}"
+                f"{token_path} was made by model {made_by}, not this one ({self.fingerprint}); decode it with "
+                + (
+                    f"that model's folder (the file names {named}; load only a folder you trust)"
+                    if named
+                    else "its model"
+                )
             )
+        if "num_samples" not in loaded.header:
+            raise ValueError(f"{token_path} is corrupt: its header lacks num_samples")
         return self.decode_to_file(
             loaded.tokens, audio_path, num_samples=loaded.header["num_samples"], chunk_frames=chunk_frames
         )

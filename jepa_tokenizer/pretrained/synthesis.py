@@ -10,6 +10,7 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import math
 import shutil
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -49,6 +50,35 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
 """
 
 SAMPLING_KEYS = ("temperature", "top_k", "stop_threshold", "min_frames", "max_frames_per_unit")
+#: what each sampling option must be: (test, description)
+_SAMPLING_RULES = {
+    "temperature": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "top_k": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "stop_threshold": (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a number in (0, 1]"),
+    "min_frames": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "max_frames_per_unit": (
+        lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
+        "a finite number > 0",
+    ),
+}
+
+
+def check_sampling(options: dict) -> None:
+    """One-line ``ValueError`` for a sampling option out of range (NaN included).
+
+    Example
+    -------
+    >>> check_sampling({"temperature": float("nan")})
+    Traceback (most recent call last):
+    ...
+    ValueError: temperature must be a finite number >= 0; got nan
+    """
+    for key, value in options.items():
+        test, what = _SAMPLING_RULES[key]
+        if not test(value):
+            raise ValueError(f"{key} must be {what}; got {value!r}")
+
+
 #: the plain values of an exported folder's YAML that ``TextToSpeech`` reads
 HPARAMS_KEYS = ("text_units", "sentencepiece_vocab_size", "speakers", "default_speaker", *SAMPLING_KEYS)
 
@@ -138,6 +168,19 @@ class TextToSpeech(Pretrained):
         if missing:
             raise UnsafeModelFolder(f"{folder / 'hyperparams.yaml'}: missing {', '.join(missing)}")
         hparams = {key: tree[key] for key in HPARAMS_KEYS}
+        try:
+            check_sampling({key: hparams[key] for key in SAMPLING_KEYS})
+        except ValueError as err:
+            raise UnsafeModelFolder(f"{folder / 'hyperparams.yaml'}: {err}") from None
+        inventory = TextUnits.inventory_file(
+            folder / "units", hparams["text_units"], hparams["sentencepiece_vocab_size"]
+        )
+        if not inventory.is_file():  # never made here: the folder would be written to
+            raise UnsafeModelFolder(
+                f"{folder} is incomplete: its text units ({inventory.relative_to(folder)}) are missing"
+            )
+        if not (folder / "codec" / "hyperparams.yaml").is_file():
+            raise UnsafeModelFolder(f"{folder} is incomplete: its codec folder (codec/hyperparams.yaml) is missing")
         hparams["folder"] = str(folder)
         return cls(modules={"model": model.eval()}, hparams=hparams, run_opts={"device": device})
 
@@ -216,13 +259,23 @@ class TextToSpeech(Pretrained):
             raise ValueError(f"unknown sampling options {sorted(unknown)}; expected {list(SAMPLING_KEYS)}")
         options = {key: getattr(self.hparams, key) for key in SAMPLING_KEYS}
         options.update({k: v for k, v in sampling.items() if v is not None})
+        check_sampling(options)
         ids = [self.units.encode(self.normalize(text)) for text in texts]
+        longest_allowed = self.model.max_len
+        for text, seq in zip(texts, ids):
+            if len(seq) > longest_allowed:
+                raise ValueError(
+                    f"a text of {len(seq)} units is longer than this model reads ({longest_allowed}); "
+                    f"split it (it starts {text[:30]!r})"
+                )
         longest = max(len(i) for i in ids)
         units = torch.zeros(len(ids), longest, dtype=torch.long)
         for row, seq in enumerate(ids):
             units[row, : len(seq)] = torch.tensor(seq)
         lens = torch.tensor([len(i) / longest for i in ids])
-        limit = torch.tensor([max(1, round(options["max_frames_per_unit"] * len(i))) for i in ids])
+        limit = torch.tensor(
+            [min(longest_allowed, max(1, round(options["max_frames_per_unit"] * len(i)))) for i in ids]
+        )
         if seed is not None:
             torch.manual_seed(seed)
         self.model.eval()

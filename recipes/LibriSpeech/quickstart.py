@@ -275,6 +275,11 @@ class Quickstart:
                 run_opts={"device": self.config["device"]},
             ),
         }
+        if self.config.get("compare_shipped"):  # the package's own model, on the same utterances
+            from jepa_tokenizer.pretrained.inference import DEFAULT_MODEL
+
+            if (DEFAULT_MODEL / "codec.ckpt").is_file():
+                systems["shipped"] = JEPATokenizer.from_folder(DEFAULT_MODEL, self.config["device"])
         rate = systems["jepa"].sample_rate
         sets = {"test voices": (self._test_manifest(), bool(self.config["asr_corpus_vocabulary"]))}
         if self.eval_manifest:
@@ -282,7 +287,10 @@ class Quickstart:
         results = {}
         for name, (manifest, vocabulary) in sets.items():
             folder = self.output / "eval" / name.replace(" ", "_")
-            utterances = load_manifest(manifest, rate, self.config["eval_max_utterances"])
+            filters = {}
+            if name == "eval manifest":  # which rows of it (e.g. one corpus, minus speakers seen in training)
+                filters = {"select": self.config.get("eval_select"), "exclude": self.config.get("eval_exclude")}
+            utterances = load_manifest(manifest, rate, self.config["eval_max_utterances"], **filters)
             asr = self._asr(vocabulary)
             print(
                 f"[{len(STAGES) + 1}/{len(STAGES) + 1}] evaluating on {name}: {len(utterances)} utterances from {manifest} ({asr.description})"
@@ -312,11 +320,13 @@ class Quickstart:
         from jepa_tokenizer.evaluation.plots import plot_daam_gates, plot_spectrograms
 
         count = min(self.config["num_spectrograms"], len(utterances))
-        grid = [[rows[system]["outputs"][i] for system in ("original", "jepa", "control")] for i in range(count)]
+        shown = {"original": "original", "jepa": "JEPA codec", "control": "control", "shipped": "shipped model"}
+        shown = {system: title for system, title in shown.items() if system in rows}
+        grid = [[rows[system]["outputs"][i] for system in shown] for i in range(count)]
         plot_spectrograms(
             grid,
             [u.id for u in utterances[:count]],
-            ["original", "JEPA codec", "control"],
+            list(shown.values()),
             rate,
             folder / "spectrograms.png",
         )
@@ -435,6 +445,8 @@ class Quickstart:
 
     def run(self) -> Path:
         """All stages, the evaluation and the report; returns ``report.md``."""
+        self.state.setdefault("commands", []).append(self.command)  # every session of a resumed run
+        self._save_state()
         for stage in STAGES:
             self.run_stage(stage)
         results = self.evaluate()
@@ -455,6 +467,7 @@ NAMES = {
     "original": "original audio (reference)",
     "jepa": "JEPA codec (Stage 1 + 2)",
     "control": "control (untrained encoder)",
+    "shipped": "the shipped model (jepa_mini_librispeech)",
 }
 
 

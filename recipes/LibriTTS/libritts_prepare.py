@@ -36,6 +36,7 @@ from jepa_tokenizer.data.manifests import (
     measure_rows,
     prepare_librispeech,
     split_manifests,
+    walk_files,
     write_labelled_manifests,
 )
 
@@ -71,7 +72,7 @@ def prepare_libritts(
     for split in splits:
         if not (data_folder / split).is_dir():
             raise FileNotFoundError(f"Split folder not found: {data_folder / split}")
-    libritts = [s for s in splits if any((data_folder / s).rglob("*" + LIBRITTS_TEXT_SUFFIX))]
+    libritts = [s for s in splits if any(p.name.endswith(LIBRITTS_TEXT_SUFFIX) for p in walk_files(data_folder / s))]
     others = [s for s in splits if s not in libritts]
     if others:  # the LibriSpeech layout (the embedded corpus)
         prepare_librispeech(data_folder, save_folder, others)
@@ -100,7 +101,11 @@ def _libritts_rows(split_folder: Path) -> List[List[str]]:
         if path.stem in wavs:
             raise ValueError(f"two audio files for utterance {path.stem}: {wavs[path.stem]} and {path}")
         wavs[path.stem] = path
-    texts = {p.name[: -len(LIBRITTS_TEXT_SUFFIX)]: p for p in sorted(split_folder.rglob("*" + LIBRITTS_TEXT_SUFFIX))}
+    texts = {
+        p.name[: -len(LIBRITTS_TEXT_SUFFIX)]: p
+        for p in walk_files(split_folder)
+        if p.name.endswith(LIBRITTS_TEXT_SUFFIX)
+    }
     for utt_id in sorted(set(wavs) ^ set(texts)):
         missing = "text" if utt_id in wavs else "audio"
         raise ValueError(

@@ -143,7 +143,13 @@ def prepare_data(hparams) -> None:
     groups = {"train": hparams["train_splits"], "valid": hparams["valid_splits"]}
     groups.update({f"test_{s}": [s] for s in hparams["test_splits"]})
     prepare_split_groups(
-        hparams["data_folder"], hparams["save_folder"], groups, manifest_paths(hparams), True, hparams["skip_prep"]
+        hparams["data_folder"],
+        hparams["save_folder"],
+        groups,
+        manifest_paths(hparams),
+        True,
+        hparams["skip_prep"],
+        download_url=hparams.get("download_url"),
     )
 
 

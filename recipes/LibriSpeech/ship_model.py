@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Ships a trained codec as the package's default model.
+
+Takes the output folder of a quickstart run (its exported ``model/`` and
+``quickstart_state.json``), loads the codec safely, and writes it into the
+package (``jepa_tokenizer/pretrained/models/<name>/``) with float16 weights
+(half the size; outputs checked against the float32 model) and
+``training.json``: the command, the steps and minutes of every stage, and the
+evaluation averages that the README's model card quotes.
+
+Usage (from the repository root)::
+
+    python recipes/LibriSpeech/ship_model.py results/quickstart_mini_librispeech
+
+Authors
+ * jepa-tokenizer team 2026
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+
+from jepa_tokenizer.pretrained.export import export_codec
+from jepa_tokenizer.pretrained.inference import DEFAULT_MODEL, JEPATokenizer
+from jepa_tokenizer.pretrained.safe_load import load_codec
+
+__all__ = ["ship", "main"]
+
+#: Seconds of noise-like test signal used to compare float16 and float32 outputs.
+CHECK_SECONDS = 4.0
+
+
+def ship(run_folder: Path, destination: Path = DEFAULT_MODEL) -> Path:
+    """Copies ``run_folder/model`` into ``destination`` with float16 weights
+    and writes ``training.json``; returns ``destination``."""
+    run_folder = Path(run_folder)
+    state_file = run_folder / "quickstart_state.json"
+    if not state_file.is_file():
+        raise FileNotFoundError(f"{state_file} not found: give the output folder of a finished quickstart run")
+    state = json.loads(state_file.read_text())
+    codec = load_codec(run_folder / "model").eval()
+    destination.mkdir(parents=True, exist_ok=True)
+    export_codec(codec, destination, weights_dtype=torch.float16)
+    shipped = JEPATokenizer.from_folder(destination)
+    reference = JEPATokenizer.from_folder(run_folder / "model")
+    torch.manual_seed(0)
+    wav = torch.randn(1, int(CHECK_SECONDS * codec.sample_rate)) * 0.1
+    with torch.no_grad():
+        agree = float((shipped.encode_batch(wav) == reference.encode_batch(wav)).float().mean())
+    info = {
+        "run_folder": str(run_folder),
+        "commands": state.get("commands", []),
+        "stages": {
+            k: {f: v[f] for f in ("steps", "minutes") if f in v}
+            for k, v in state.items()
+            if isinstance(v, dict) and "steps" in v
+        },
+        "evaluation": {
+            name: {"manifest": result["manifest"], "asr": result["asr"], "rows": result["rows"]}
+            for name, result in state.get("evaluation", {}).items()
+        },
+        "weights": "float16",
+        "tokens_equal_to_float32_model": round(agree, 4),
+        "parameters": sum(p.numel() for p in codec.parameters()),
+        "tokens_per_second": codec.tokens_per_second,
+        "bitrate": codec.bitrate,
+    }
+    (destination / "training.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return destination
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_folder", help="output folder of a finished quickstart run")
+    parser.add_argument("--destination", default=str(DEFAULT_MODEL), help="where the shipped folder goes")
+    args = parser.parse_args(argv)
+    folder = ship(Path(args.run_folder), Path(args.destination))
+    size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
+    print(f"shipped {folder} ({size:.1f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
