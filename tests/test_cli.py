@@ -10,7 +10,7 @@ import soundfile
 import torch
 
 from jepa_tokenizer.apps.cli import main
-from jepa_tokenizer.data.token_file import MAGIC, load_tokens, save_tokens
+from jepa_tokenizer.data.token_file import HEADER_FIELDS, MAGIC, load_tokens, save_tokens
 from jepa_tokenizer.models.config import load_model_config
 from jepa_tokenizer.pretrained.export import export_codec
 
@@ -289,3 +289,41 @@ def test_commands_leave_no_temporary_folders_and_report_bad_paths(models, spoken
     (tmp_path / "taken").mkdir()
     with pytest.raises(SystemExit, match="^error: .*existing folder"):
         main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "taken"), "--model", str(models[0])])
+
+
+def test_fuzzed_headers_raise_value_error_or_load(token_file, tmp_path):
+    """Random header values (seeded) with valid checksums: the reader either
+    loads the file or raises ValueError (nothing else), and writes nothing."""
+    import random
+
+    rng = random.Random(0)
+    values = [None, True, -1, 0, 1, 7, 2**31, 2**70, -0.5, 2.5, float("nan"), "", "x" * 200, [], [4, 4], {}, {"a": []}]
+    keys = list(HEADER_FIELDS) + ["conversion", "extra"]
+    before = sorted(tmp_path.iterdir())
+    outcomes = {"loaded": 0, "refused": 0}
+    for trial in range(300):
+        changes = {rng.choice(keys): rng.choice(values) for _ in range(rng.randint(1, 3))}
+        crafted = tmp_path / "fuzz.jtok"
+        crafted.write_bytes(_rewrite_header(token_file, lambda header: {**header, **changes}))
+        try:
+            load_tokens(crafted)
+            outcomes["loaded"] += 1
+        except ValueError as err:
+            assert type(err) is ValueError and "\n" not in str(err), changes
+            outcomes["refused"] += 1
+        crafted.unlink()
+    assert sorted(tmp_path.iterdir()) == before
+    assert outcomes["loaded"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+def test_size_and_duration_limits_have_defaults_a_user_can_raise(models, spoken_wav, token_file, tmp_path):
+    """A token file above max_bytes is refused before it is read; audio
+    longer than --max-seconds is refused from its header (0 lifts it)."""
+    with pytest.raises(ValueError, match="more than the limit of 100 .max_bytes."):
+        load_tokens(token_file, max_bytes=100)
+    assert load_tokens(token_file, max_bytes=10**6).tokens.numel() > 0
+    with pytest.raises(SystemExit, match="^error: .*more than the limit of 0.5 s"):
+        main(["encode", str(spoken_wav), str(tmp_path / "a.jtok"), "--model", str(models[0]), "--max-seconds", "0.5"])
+    assert not (tmp_path / "a.jtok").exists()
+    main(["encode", str(spoken_wav), str(tmp_path / "a.jtok"), "--model", str(models[0]), "--max-seconds", "0"])
+    assert (tmp_path / "a.jtok").is_file()

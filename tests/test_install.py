@@ -135,7 +135,7 @@ def test_a_wheel_loads_the_model_configurations_by_name_outside_the_checkout(ins
     assert out.returncode == 0, out.stderr[-3000:]
     where, names, rate = out.stdout.split("\n")[:3]
     assert Path(where) == installed_wheel / "jepa_tokenizer"
-    assert names == "['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_tiny.yaml']" and rate == "7.5"
+    assert names == "['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_mini.yaml', 'jepa_tiny.yaml']" and rate == "7.5"
 
 
 def test_a_wheel_exports_encodes_and_decodes_with_its_command_line(installed_wheel, tmp_path, spoken_wav):
@@ -156,3 +156,17 @@ def test_a_wheel_exports_encodes_and_decodes_with_its_command_line(installed_whe
 
     info, original = soundfile.info(str(tmp_path / "speech.wav")), soundfile.info(str(spoken_wav))
     assert info.samplerate == 16000 and abs(info.frames - original.frames * 16000 / original.samplerate) < 6400
+
+
+def test_a_wheel_ships_the_default_model(installed_wheel, tmp_path, spoken_wav):
+    """The wheel carries the shipped model: its command line encodes and
+    decodes without --model, from a folder outside the checkout."""
+    cli = ["-m", "jepa_tokenizer.apps.cli"]
+    for command, source, target in [
+        ("encode", str(spoken_wav), "speech.jtok"),
+        ("decode", "speech.jtok", "speech.wav"),
+    ]:
+        out = run_outside(installed_wheel, tmp_path, *cli, command, source, target)
+        assert out.returncode == 0, out.stderr[-3000:]
+    shipped = installed_wheel / "jepa_tokenizer" / "pretrained" / "models" / "jepa_mini_librispeech"
+    assert sorted(p.name for p in shipped.iterdir()) == ["codec.ckpt", "hyperparams.yaml", "training.json"]

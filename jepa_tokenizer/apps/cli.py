@@ -34,6 +34,8 @@ __all__ = ["main", "TOKEN_SUFFIX"]
 TOKEN_SUFFIX = ".jtok"
 #: frames per decoded chunk by default (40 s at 2.5 frames/s): memory bounded by the chunk, not the file
 DECODE_CHUNK_FRAMES = 100
+#: longest audio encoded by default (4 hours): checked from the header, before decoding
+MAX_AUDIO_SECONDS = 4 * 3600.0
 
 
 def _load(model: Optional[str], device: str):
@@ -121,7 +123,7 @@ def cmd_encode(args) -> None:
             )
 
     def encode(src, dst):
-        encoded = tokenizer.encode_to_token_file(src, dst, args.chunk_seconds)
+        encoded = tokenizer.encode_to_token_file(src, dst, args.chunk_seconds, max_seconds=args.max_seconds or None)
         if len(pairs) == 1:
             print(f"{src} -> {dst}: {tuple(encoded.tokens.shape)} tokens ({encoded.conversion})")
 
@@ -255,6 +257,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         "--chunk-seconds", type=float, default=None, help="encode long files in chunks of this length (bounded memory)"
     )
     enc.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: keep them)")
+    enc.add_argument(
+        "--max-seconds",
+        type=float,
+        default=MAX_AUDIO_SECONDS,
+        help=f"refuse audio longer than this, from its header, before decoding it (default {MAX_AUDIO_SECONDS:g}; "
+        "0: no limit)",
+    )
     dec = sub.add_parser("decode", help="token file or folder -> wav")
     dec.add_argument("input")
     dec.add_argument("output")

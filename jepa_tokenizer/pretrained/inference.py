@@ -130,14 +130,16 @@ class JEPATokenizer(Pretrained):
         path: Union[str, Path],
         chunk_seconds: Optional[float] = None,
         context_seconds: float = 4.0,
+        max_seconds: Optional[float] = None,
     ) -> EncodedAudio:
         """Tokens of an audio file of any rate or channel count (converted first).
 
         With ``chunk_seconds``, long files are encoded chunk by chunk with
         ``context_seconds`` of audio on each side, in bounded memory (see
         ``JEPACodec.encode_long`` for how that relates to whole-file tokens).
+        A file longer than ``max_seconds`` is refused from its header.
         """
-        audio = load_audio(path, self.sample_rate)
+        audio = load_audio(path, self.sample_rate, max_seconds=max_seconds)
         wav = audio.wav.to(self.device)
         if chunk_seconds is None:
             tokens = self.encode_batch(wav.unsqueeze(0))[0]
@@ -189,9 +191,10 @@ class JEPATokenizer(Pretrained):
         audio_path: Union[str, Path],
         token_path: Union[str, Path],
         chunk_seconds: Optional[float] = None,
+        max_seconds: Optional[float] = None,
     ) -> EncodedAudio:
         """Encodes an audio file and writes a token file (see ``token_file``)."""
-        encoded = self.encode_file(audio_path, chunk_seconds)
+        encoded = self.encode_file(audio_path, chunk_seconds, max_seconds=max_seconds)
         header = codec_header(self.codec, encoded.num_samples, str(getattr(self, "source", "")))
         header["fingerprint"] = self.fingerprint
         header["conversion"] = encoded.conversion

@@ -1,0 +1,98 @@
+"""The main job on real speech (hparams/quickstart_mini_librispeech.yaml: the
+CPU-scale model on mini LibriSpeech), two optimizer steps per stage on a
+handful of utterances of ../shared/mini_librispeech linked into a LibriSpeech
+tree (skipped, with a message, when that copy is absent)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SHARED_SPEECH, load_recipe
+
+from jepa_tokenizer.pretrained.inference import JEPATokenizer
+
+SHARED_MINI = Path(__file__).resolve().parents[2] / "shared" / "mini_librispeech"
+#: utterances linked per split (the first chapter of its first speaker)
+UTTERANCES = {"train-clean-5": 6, "dev-clean-2": 2}
+STEPS = 2
+
+
+def link_handful(root: Path) -> Path:
+    """A LibriSpeech tree holding the first utterances (at least 2 s long) of
+    one chapter per split, as symbolic links to the shared Opus files; the
+    dev utterances use only characters of the training ones (the ASR stage's
+    units come from the training transcripts)."""
+    import soundfile
+
+    seen = None
+    for split, count in UTTERANCES.items():
+        chapter = sorted((SHARED_MINI / split).glob("*/*"))[0]
+        transcripts = dict(
+            line.split(" ", 1) for line in next(chapter.glob("*.trans.txt")).read_text().splitlines() if line
+        )
+        chosen = [
+            p
+            for p in sorted(chapter.glob("*.opus"))
+            if soundfile.info(str(p)).duration >= 2.0 and (seen is None or set(transcripts[p.stem]) <= seen)
+        ][:count]
+        assert len(chosen) == count, split
+        if seen is None:
+            seen = {c for p in chosen for c in transcripts[p.stem]}
+        target = root / split / chapter.parent.name / chapter.name
+        target.mkdir(parents=True)
+        for path in chosen:
+            (target / path.name).symlink_to(path)
+        lines = [f"{p.stem} {transcripts[p.stem]}" for p in chosen]
+        (target / f"{chapter.parent.name}-{chapter.name}.trans.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    if not SHARED_MINI.is_dir():
+        pytest.skip(f"mini LibriSpeech not available: {SHARED_MINI} is missing")
+    data = link_handful(tmp_path_factory.mktemp("mini") / "LibriSpeech")
+    output = tmp_path_factory.mktemp("main_job")
+    argv = [
+        "--config",
+        "hparams/quickstart_mini_librispeech.yaml",
+        "--data_folder",
+        str(data),
+        "--output",
+        str(output),
+        "--steps",
+        str(STEPS),
+        "--eval_max_utterances",
+        "2",
+        "--num_spectrograms",
+        "1",
+    ]
+    manifest = SHARED_SPEECH / "manifest.csv"
+    if manifest.is_file():
+        argv += ["--eval-manifest", str(manifest)]
+    report = load_recipe("quickstart").main(argv)
+    return output, report, json.loads((output / "quickstart_state.json").read_text())
+
+
+def test_every_stage_runs_on_mini_librispeech(run):
+    output, report, state = run
+    for stage in ("pretrain", "codec", "control", "asr_jepa", "asr_control"):
+        assert state[stage]["steps"] == STEPS, stage
+    tokenizer = JEPATokenizer.from_folder(output / "model")
+    codec = tokenizer.codec
+    assert (codec.frame_rate, codec.tokens_per_frame, codec.tokens_per_second, codec.bitrate) == (2.5, 19, 47.5, 640)
+    assert "Stage 1" in report.read_text()
+
+
+def test_the_evaluation_uses_real_test_speakers_only(run):
+    _, _, state = run
+    test = state["evaluation"]["test voices"]
+    assert all(
+        utt.startswith(tuple(p.name for p in (SHARED_MINI / "dev-clean-2").iterdir())) for utt in test["utterances"]
+    )
+    if "eval manifest" not in state["evaluation"]:
+        pytest.skip(f"real speech not available: {SHARED_SPEECH / 'manifest.csv'} is missing")
+    chosen = state["evaluation"]["eval manifest"]["utterances"]
+    assert len(chosen) == 2 and not any(utt.startswith("2412-") for utt in chosen)
+    assert all(utt[0].isdigit() for utt in chosen)  # LibriSpeech IDs, not LJSpeech or ARCTIC
+    assert "stock" in state["evaluation"]["eval manifest"]["asr"]

@@ -1,0 +1,66 @@
+"""The model shipped in the package (jepa_mini.yaml trained on mini
+LibriSpeech): it loads in one call, keeps the reference token layout, round-
+trips real speech with its length kept, and the command line uses it by
+default."""
+
+import json
+
+import pytest
+import soundfile
+import torch
+from conftest import SHARED_SPEECH
+
+from jepa_tokenizer.apps.cli import main
+from jepa_tokenizer.data.audio import load_audio
+from jepa_tokenizer.pretrained.inference import DEFAULT_MODEL, JEPATokenizer
+
+#: the largest the shipped folder may be (the issue: tens of MB at most)
+MAX_SHIPPED_MIB = 40
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return JEPATokenizer.from_folder()
+
+
+def real_recording():
+    """A LibriSpeech test-clean recording of ../shared/realspeech if present,
+    else None (the test then says it skipped)."""
+    path = SHARED_SPEECH / "audio" / "1089-134686-0001.flac"
+    return path if path.is_file() else None
+
+
+def test_the_shipped_model_keeps_the_reference_token_layout(shipped):
+    codec = shipped.codec
+    assert codec.frame_rate == 2.5 and codec.tokens_per_frame == 19
+    assert codec.tokens_per_second == 47.5 and codec.bitrate == 640
+    assert codec.sample_rate == 16000
+    size = sum(p.stat().st_size for p in DEFAULT_MODEL.iterdir()) / 2**20
+    assert size < MAX_SHIPPED_MIB
+    info = json.loads((DEFAULT_MODEL / "training.json").read_text())
+    assert info["weights"] == "float16" and info["tokens_equal_to_float32_model"] > 0.99
+    assert info["stages"]["codec"]["steps"] > 0 and info["stages"]["pretrain"]["steps"] > 0
+
+
+def test_the_shipped_model_round_trips_a_real_recording(shipped, spoken_wav):
+    path = real_recording()
+    if path is None:
+        print(f"../shared/realspeech is missing: using a spoken sentence instead ({spoken_wav})")
+        path = spoken_wav
+    wav = load_audio(path, shipped.sample_rate).wav
+    tokens = shipped.encode_batch(wav.unsqueeze(0))
+    assert tokens.shape == (1, -(-wav.numel() // 6400), 19)
+    assert int(tokens.min()) >= 0 and int(tokens.max()) < shipped.codec.vocab_size
+    recon = shipped.decode_batch(tokens)[0, : wav.numel()]
+    assert recon.shape == wav.shape and torch.isfinite(recon).all()
+    assert 0.01 < float(recon.std()) < 1.0  # sound, not silence or noise blown up
+    again = shipped.encode_batch(wav.unsqueeze(0))
+    assert again.equal(tokens)  # deterministic
+
+
+def test_the_command_line_uses_the_shipped_model_by_default(spoken_wav, tmp_path):
+    main(["encode", str(spoken_wav), str(tmp_path / "s.jtok")])
+    main(["decode", str(tmp_path / "s.jtok"), str(tmp_path / "s.wav")])
+    info, original = soundfile.info(str(tmp_path / "s.wav")), soundfile.info(str(spoken_wav))
+    assert info.samplerate == 16000
+    assert info.frames == -(-original.frames * 16000 // original.samplerate)
