@@ -135,7 +135,10 @@ def test_a_wheel_loads_the_model_configurations_by_name_outside_the_checkout(ins
     assert out.returncode == 0, out.stderr[-3000:]
     where, names, rate = out.stdout.split("\n")[:3]
     assert Path(where) == installed_wheel / "jepa_tokenizer"
-    assert names == "['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_mini.yaml', 'jepa_tiny.yaml']" and rate == "7.5"
+    assert (
+        names == "['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_mini.yaml', 'jepa_mini_12hz.yaml', 'jepa_tiny.yaml']"
+        and rate == "7.5"
+    )
 
 
 def test_a_wheel_exports_encodes_and_decodes_with_its_command_line(installed_wheel, tmp_path, spoken_wav):

@@ -24,8 +24,9 @@ def test_length_is_frames_times_hop(frames, istft_hop, n_fft):
     assert wav.shape == (2, frames * 160) and torch.isfinite(wav).all()
 
 
-def test_each_item_of_a_padded_batch_decodes_as_alone():
-    dec = small_decoder()
+@pytest.mark.parametrize("frame_layers", [0, 2])  # blocks at the latent frame rate too
+def test_each_item_of_a_padded_batch_decodes_as_alone(frame_layers):
+    dec = small_decoder(frame_layers=frame_layers)
     latents = torch.randn(3, 9, 6)
     counts = torch.tensor([9, 4, 1])
     with torch.no_grad():
@@ -37,8 +38,9 @@ def test_each_item_of_a_padded_batch_decodes_as_alone():
             assert alone.abs().sum() > 0
 
 
-def test_chunked_decoding_with_its_context_equals_whole_decoding():
-    dec = small_decoder()
+@pytest.mark.parametrize("frame_layers", [0, 2])  # blocks at the latent frame rate too
+def test_chunked_decoding_with_its_context_equals_whole_decoding(frame_layers):
+    dec = small_decoder(frame_layers=frame_layers)
     latents = torch.randn(1, 40, 6)
     context = dec.context_frames()
     with torch.no_grad():
@@ -53,8 +55,9 @@ def test_chunked_decoding_with_its_context_equals_whole_decoding():
         assert not torch.allclose(short, whole[10 * 160 : 15 * 160], atol=1e-4)
 
 
-def test_gradients_reach_every_parameter():
-    dec = small_decoder()
+@pytest.mark.parametrize("frame_layers", [0, 2])  # blocks at the latent frame rate too
+def test_gradients_reach_every_parameter(frame_layers):
+    dec = small_decoder(frame_layers=frame_layers)
     dec.train()
     latents = torch.randn(2, 3, 6, requires_grad=True)
     dec(latents, torch.tensor([3, 2])).pow(2).sum().backward()
@@ -99,6 +102,8 @@ def test_selectable_in_the_model_yaml():
         ({"num_layers": 0}, "num_layers"),
         ({"input_kernel_size": 2}, "odd"),
         ({"kernel_size": 4}, "odd"),
+        ({"frame_layers": -1}, "frame_layers"),
+        ({"frame_layers": 1, "frame_kernel_size": 2}, "odd"),
     ],
 )
 def test_bad_arguments_are_clear_errors(overrides, message):

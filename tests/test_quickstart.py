@@ -62,15 +62,17 @@ def test_report_numbers_pictures_and_wavs_exist(run):
     # the report describes the ASR model that was trained (the YAML's, with the quickstart's overrides)
     assert "x16 temporal upsampling, 2-layer BiLSTM (128)" in text and "beam search (10)" in text
     rows = state["evaluation"]["test voices"]["rows"]
-    assert set(rows) == {"original", "jepa", "control"}
-    for system in ("jepa", "control"):
+    assert set(rows) == {"original", "jepa", "control", "shipped"}  # the shipped model on the same utterances
+    for system in ("jepa", "control", "shipped"):
         for key in ("stoi", "pesq_wb", "mel_distance", "wer"):
             assert math.isfinite(rows[system][key]), (system, key)
     assert 0 <= rows["original"]["wer"] < 50  # pocketsphinx understands the flite test voices
     rows_md = [line for line in text.splitlines() if line.startswith("| JEPA codec (Stage 1 + 2) | 7.5 |")]
     assert rows_md and "| 7.5 | 80 | 16384 |" in rows_md[0]
+    shipped_md = [line for line in text.splitlines() if line.startswith("| the shipped model")]
+    assert shipped_md and "| 47.5 | 640 | 16384 |" in shipped_md[0]  # its own rates, not the tiny model's
     wavs = sorted((output / "eval" / "test_voices" / "wavs").glob("*.wav"))
-    assert len(wavs) == 2 * 3  # two utterances x (original, codec, control)
+    assert len(wavs) == 2 * 4  # two utterances x (original, codec, control, shipped)
     for wav in wavs:
         info = soundfile.info(str(wav))
         assert info.samplerate == 16000 and info.frames > 16000

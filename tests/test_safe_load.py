@@ -60,7 +60,7 @@ def test_decode_without_model_never_opens_the_named_folder(tmp_path, model_folde
     save_tokens(tmp_path / "x.jtok", torch.zeros(1, tokenizer.tokens_per_frame, dtype=torch.long), header)
     opened.clear()
     with pytest.raises(
-        SystemExit, match="error: .*(was made by model .* the file names .*crafted|shipped model is missing)"
+        SystemExit, match="error: .*(was made by model .*the file names .*crafted|shipped model is missing)"
     ):
         main(["decode", str(tmp_path / "x.jtok"), str(tmp_path / "x.wav")])
     assert not marker.exists() and not (tmp_path / "x.wav").exists()

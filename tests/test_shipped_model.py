@@ -53,7 +53,8 @@ def test_the_shipped_model_round_trips_a_real_recording(shipped, spoken_wav):
     assert int(tokens.min()) >= 0 and int(tokens.max()) < shipped.codec.vocab_size
     recon = shipped.decode_batch(tokens)[0, : wav.numel()]
     assert recon.shape == wav.shape and torch.isfinite(recon).all()
-    assert 0.01 < float(recon.std()) < 1.0  # sound, not silence or noise blown up
+    level = float(recon.std()) / float(wav.std())
+    assert 0.02 < level < 10  # sound at a sane level, not silence or noise blown up
     again = shipped.encode_batch(wav.unsqueeze(0))
     assert again.equal(tokens)  # deterministic
 

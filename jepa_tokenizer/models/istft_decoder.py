@@ -65,6 +65,11 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
     max_log_magnitude : float
         Log-magnitudes are clamped to at most this value (Vocos clips the
         magnitude at 100, log 100 = 4.6).
+    frame_layers : int
+        ConvNeXt blocks at the latent frame rate, before the upsampling:
+        capacity where the frames are few (at 2.5 Hz they cost almost nothing).
+    frame_kernel_size : int
+        Depthwise kernel of those blocks (odd), in latent frames.
 
     Example
     -------
@@ -89,6 +94,8 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
         input_kernel_size: int = 3,
         layer_scale_init: Optional[float] = None,
         max_log_magnitude: float = math.log(100.0),
+        frame_layers: int = 0,
+        frame_kernel_size: int = 3,
     ):
         super().__init__()
         if hop_length % istft_hop:
@@ -99,6 +106,8 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
             raise ValueError(f"ISTFTDecoder: input_kernel_size must be odd; got {input_kernel_size}")
         if num_layers < 1:
             raise ValueError(f"ISTFTDecoder: num_layers must be >= 1; got {num_layers}")
+        if frame_layers < 0:
+            raise ValueError(f"ISTFTDecoder: frame_layers must be >= 0; got {frame_layers}")
         self.hop_length = hop_length
         self.istft_hop = istft_hop
         self.n_fft = n_fft
@@ -106,6 +115,10 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
         self.max_log_magnitude = max_log_magnitude
         scale = 1.0 / num_layers if layer_scale_init is None else layer_scale_init
         self.embed = nn.Conv1d(code_dim, dim, input_kernel_size, padding=input_kernel_size // 2)
+        # blocks at the latent frame rate (2.5 Hz: almost free), before the upsampling
+        self.frame_blocks = nn.ModuleList(
+            ConvNeXtBlock(dim, intermediate_dim, frame_kernel_size, scale) for _ in range(frame_layers)
+        )
         # each latent frame becomes frames_per_code spectrogram frames (no overlap: no leak across frames)
         self.upsample = nn.ConvTranspose1d(dim, dim, self.frames_per_code, stride=self.frames_per_code)
         self.blocks = nn.ModuleList(ConvNeXtBlock(dim, intermediate_dim, kernel_size, scale) for _ in range(num_layers))
@@ -123,7 +136,8 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
         (rounded up, plus one): chunked decoding with this much context
         reproduces decoding the whole sequence."""
         reach = sum(block.reach() for block in self.blocks) * self.istft_hop + self.n_fft // 2  # samples
-        return self.embed.kernel_size[0] // 2 + ceil_div(reach, self.hop_length) + 1
+        frame_reach = sum(block.reach() for block in self.frame_blocks)  # latent frames
+        return self.embed.kernel_size[0] // 2 + frame_reach + ceil_div(reach, self.hop_length) + 1
 
     def spectrum(self, latents: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The complex spectrogram ``[B, n_fft / 2 + 1, N * frames_per_code]``
@@ -135,6 +149,8 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
         x = latents.transpose(1, 2)
         mask = None if counts is None else steps_mask(counts.to(x.device), x.shape[-1]).to(x.dtype)
         x = self.embed(x if mask is None else x * mask)
+        for block in self.frame_blocks:
+            x = block(x, mask)
         x = self.upsample(x if mask is None else x * mask)
         if counts is not None:
             mask = steps_mask(counts.to(x.device) * self.frames_per_code, x.shape[-1]).to(x.dtype)

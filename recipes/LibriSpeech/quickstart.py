@@ -381,6 +381,15 @@ class Quickstart:
         folder = str(self.output / "model")
         return JEPATokenizer.from_hparams(source=folder, savedir=folder).codec
 
+    @property
+    def shipped_codecs(self) -> Dict[str, object]:
+        """``{"shipped": codec}`` when the evaluation had the shipped model's row."""
+        if not any("shipped" in result["rows"] for result in self.state.get("evaluation", {}).values()):
+            return {}
+        from jepa_tokenizer.pretrained.inference import JEPATokenizer
+
+        return {"shipped": JEPATokenizer.from_folder().codec}
+
     def write_report(self) -> Path:
         """``report.md``: the tables, the pictures, how it was run."""
         codec = self.codec
@@ -420,7 +429,7 @@ class Quickstart:
                 f"{result['asr']}. Per-utterance numbers and ASR hypotheses: `{folder}/utterances_*.csv`; "
                 f"wavs: `{folder}/wavs/`.",
                 "",
-                report_table(result["rows"], codec),
+                report_table(result["rows"], codec, self.shipped_codecs),
                 "",
                 f"![spectrograms]({folder}/spectrograms.png)",
                 "",
@@ -456,7 +465,7 @@ class Quickstart:
         print(f"\nDone in {minutes:.1f} min (this session). Report: {report}\n")
         for name, result in results.items():
             print(f"{name}:")
-            print(report_table(result["rows"], self.codec))
+            print(report_table(result["rows"], self.codec, self.shipped_codecs))
             print()
         print("downstream ASR on the tokens:")
         print(self.asr_table())
@@ -471,7 +480,7 @@ NAMES = {
 }
 
 
-def report_table(rows: Dict[str, Dict[str, float]], codec=None) -> str:
+def report_table(rows: Dict[str, Dict[str, float]], codec=None, codecs: Optional[Dict[str, object]] = None) -> str:
     """Markdown table of the evaluation rows (``—`` where not applicable).
 
     Example
@@ -485,13 +494,14 @@ def report_table(rows: Dict[str, Dict[str, float]], codec=None) -> str:
 
     table = []
     for system, metrics in rows.items():
-        coded = codec is not None and system != "original"
+        model = (codecs or {}).get(system, codec)  # the shipped model has rates of its own
+        coded = model is not None and system != "original"
         table.append(
             [
                 NAMES.get(system, system),
-                cell(codec.tokens_per_second if coded else None, "g"),
-                cell(codec.bitrate if coded else None, "g"),
-                cell(codec.vocab_size if coded else None, "d"),
+                cell(model.tokens_per_second if coded else None, "g"),
+                cell(model.bitrate if coded else None, "g"),
+                cell(model.vocab_size if coded else None, "d"),
                 *resynthesis_cells(metrics),
             ]
         )
