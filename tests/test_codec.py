@@ -157,3 +157,35 @@ def test_reconstruction_loss_falls_on_speech(spoken_wav):
         optimizer.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.85 * losses[0], losses
+
+
+def test_training_can_skip_the_rounding_for_some_items_and_evaluation_never_does():
+    codec = load_config("jepa_tiny.yaml")["codec"]
+    wav = torch.randn(4, 12800) * 0.1
+    seen = []
+    codec.decoder.register_forward_hook(lambda module, args, out: seen.append(args[0].detach().clone()))
+
+    def decoder_input(probability, training):
+        codec.quantize_probability = probability
+        codec.train(training)
+        torch.manual_seed(0)
+        out = codec(wav)
+        return out, seen[-1]
+
+    out, given = decoder_input(0.0, True)
+    assert torch.allclose(given, codec.quantizer.continuous(out.latents))
+    assert not torch.allclose(given, out.codes)
+    out, given = decoder_input(1.0, True)
+    assert torch.equal(given, out.codes)
+    out, given = decoder_input(0.0, False)  # evaluation: always the codes
+    assert torch.equal(given, out.codes)
+    out, given = decoder_input(0.5, True)
+    rounded = [torch.equal(given[i], out.codes[i]) for i in range(4)]
+    continuous = [torch.allclose(given[i], codec.quantizer.continuous(out.latents)[i]) for i in range(4)]
+    assert all(r or c for r, c in zip(rounded, continuous))
+    codec.train()
+    codec.quantize_probability = 0.0
+    codec(wav).wav.pow(2).mean().backward()  # the unrounded path reaches the encoder directly
+    assert codec.encoder.stem.weight.grad is not None and codec.encoder.stem.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="quantize_probability must be in"):
+        JEPACodec(codec.encoder, codec.quantizer, codec.packer, codec.decoder, quantize_probability=1.5)

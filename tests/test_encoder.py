@@ -156,3 +156,27 @@ def test_predictor_is_padding_safe_with_wide_convs():
     padded_mask = torch.cat([mask, torch.zeros(1, 3, dtype=torch.bool)], dim=1)
     out = pred(padded, padded_mask, torch.tensor([5]))
     assert torch.allclose(out[:, :5], pred(ctx, mask), atol=1e-5)
+
+
+def test_weight_normalised_encoder_folds_to_the_same_outputs():
+    enc = small_encoder(weight_norm=True, bottleneck_norm=True)
+    wav, lens = torch.randn(2, 120), torch.tensor([1.0, 0.6])
+    names = [n for n, _ in enc.named_parameters()]
+    assert any(
+        "parametrizations.weight.original0" in n for n in names if n.startswith(("stem", "blocks", "bottleneck"))
+    )
+    before = enc(wav, lens).latents
+    enc.remove_weight_norm()
+    assert not any("parametrizations" in k for k in enc.state_dict())
+    assert torch.allclose(enc(wav, lens).latents, before, atol=1e-6)
+
+
+def test_bottleneck_norm_puts_the_conformer_input_at_unit_scale():
+    enc = small_encoder(bottleneck_norm=True)
+    seen = []
+    enc.conformer.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    with torch.no_grad():
+        enc.bottleneck.weight.mul_(1e6)  # a stack whose gains have run away
+        enc(torch.randn(1, 200))
+    per_frame = seen[0][0]  # [N, D]
+    assert torch.allclose(per_frame.std(-1, unbiased=False), torch.ones(per_frame.shape[0]), atol=1e-2)

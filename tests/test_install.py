@@ -136,7 +136,8 @@ def test_a_wheel_loads_the_model_configurations_by_name_outside_the_checkout(ins
     where, names, rate = out.stdout.split("\n")[:3]
     assert Path(where) == installed_wheel / "jepa_tokenizer"
     assert (
-        names == "['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_mini.yaml', 'jepa_mini_12hz.yaml', 'jepa_tiny.yaml']"
+        names
+        == "['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_mini.yaml', 'jepa_mini_12hz.yaml', 'jepa_mini_25hz.yaml', 'jepa_tiny.yaml']"
         and rate == "7.5"
     )
 

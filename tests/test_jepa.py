@@ -93,3 +93,31 @@ def test_loss_scores_only_masked_frames():
     assert float(value) == pytest.approx(0.0, abs=1e-6)
     smooth = MaskedPredictionLoss(kind="smooth_l1", beta=1.0)
     assert float(smooth(torch.zeros(1, 1, 1), torch.full((1, 1, 1), 3.0), torch.ones(1, 1, dtype=torch.bool))) == 2.5
+
+
+def test_targets_normalised_over_time_ignore_padding_and_punish_collapse():
+    loss = MaskedPredictionLoss(normalize_targets_over_time=True)
+    torch.manual_seed(0)
+    target = torch.randn(2, 6, 3) * 4 + 10  # the second item has 4 real frames
+    counts = torch.tensor([6, 4])
+    normed = loss.time_normalized(target, counts)
+    assert torch.allclose(normed[0].mean(0), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(normed[1, :4].mean(0), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(normed[1, :4].pow(2).mean(0), torch.ones(3), atol=1e-3)
+    assert (normed[1, 4:] == 0).all()
+    padded = target.clone()
+    padded[1, 4:] = 1e6  # padding does not change the statistics
+    assert torch.equal(loss.time_normalized(padded, counts), normed)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 4:] = False
+    assert float(loss(normed, target, mask, counts)) == pytest.approx(0.0, abs=1e-6)
+    # a target that is almost the same vector at every frame is not an easy one
+    collapsed = torch.full((1, 8, 3), 5.0) + torch.randn(1, 8, 3) * 1e-2
+    raw = MaskedPredictionLoss()
+    constant_guess = torch.full((1, 8, 3), 5.0)
+    everything = torch.ones(1, 8, dtype=torch.bool)
+    assert float(raw(constant_guess, collapsed, everything)) < 1e-3
+    assert float(loss(torch.zeros(1, 8, 3), collapsed, everything)) > 0.8
+    pred = torch.zeros(1, 8, 3, requires_grad=True)
+    loss(pred, collapsed, everything).backward()
+    assert pred.grad.abs().sum() > 0

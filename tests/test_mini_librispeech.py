@@ -96,3 +96,29 @@ def test_the_evaluation_uses_real_test_speakers_only(run):
     assert len(chosen) == 2 and not any(utt.startswith("2412-") for utt in chosen)
     assert all(utt[0].isdigit() for utt in chosen)  # LibriSpeech IDs, not LJSpeech or ARCTIC
     assert "stock" in state["evaluation"]["eval manifest"]["asr"]
+
+
+def test_controls_runner_trains_evaluates_and_skips_finished_rows(tmp_path, capsys):
+    """recipes/LibriSpeech/mini_controls.py on the handful: a Stage-1 row and
+    the codec row built on it, two steps each; a second call skips both."""
+    if not SHARED_MINI.is_dir():
+        pytest.skip(f"mini LibriSpeech not available: {SHARED_MINI} is missing")
+    data = link_handful(tmp_path / "LibriSpeech")
+    argv = ["--data_folder", str(data), "--output", str(tmp_path / "controls"), "--steps", str(STEPS)]
+    argv += ["--only", "codec_istft", "--eval_max_utterances", "2"]
+    manifest = SHARED_SPEECH / "manifest.csv"
+    if manifest.is_file():
+        argv += ["--eval-manifest", str(manifest)]
+    controls = load_recipe("mini_controls")
+    report = controls.main(argv)
+    state = json.loads((tmp_path / "controls" / "controls.json").read_text())
+    assert state["jepa_daam_s1"]["steps"] == state["codec_istft"]["steps"] == STEPS
+    assert state["jepa_daam_s1"]["valid"]["loss"] > 0
+    sets = state["codec_istft"]["evaluation"]
+    assert "dev" in sets and 0 < sets["dev"]["stoi"] <= 1
+    assert state["codec_istft"]["rates"] == {"frame_rate": 2.5, "bitrate": 640.0}
+    text = report.read_text()
+    assert "Stage 1, DAAM, seed 1986" in text and "inverse-STFT decoder" in text and "original recordings" in text
+    capsys.readouterr()
+    controls.main(argv)
+    assert "done before (2 steps)" in capsys.readouterr().out

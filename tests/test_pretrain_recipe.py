@@ -80,18 +80,18 @@ def test_context_path_does_not_see_masked_audio(short_run):
     wav = 0.1 * torch.randn(16000 * 6)
     batch = PaddedBatch([{"id": "a", "sig": wav}])
     brain.step = 0
-    predictions, _, mask = brain.compute_forward(batch, sb.Stage.VALID)
+    predictions, _, mask, _ = brain.compute_forward(batch, sb.Stage.VALID)
     hop = brain.modules.encoder.hop_length
     changed = wav.clone()
     for frame in mask[0].nonzero().flatten().tolist():
         changed[frame * hop : (frame + 1) * hop] = 0.5 * torch.randn(hop)
-    again, _, mask_again = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
+    again, _, mask_again, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
     assert torch.equal(mask, mask_again) and mask.any()
     assert torch.allclose(predictions, again, atol=1e-6)  # bound: no leak at all
     brain.hparams.leaky_context = True  # the reference script's variant does leak
     try:
-        leaky, _, _ = brain.compute_forward(batch, sb.Stage.VALID)
-        leaky_changed, _, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
+        leaky, _, _, _ = brain.compute_forward(batch, sb.Stage.VALID)
+        leaky_changed, _, _, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
     finally:
         brain.hparams.leaky_context = False
     assert not torch.allclose(leaky, leaky_changed, atol=1e-3)

@@ -15,6 +15,7 @@ from jepa_tokenizer.models.encoder import JEPAEncoder
 from jepa_tokenizer.models.istft_decoder import ISTFTDecoder
 from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
+from jepa_tokenizer.nn.residual import fold_weight_norm
 from jepa_tokenizer.nn.validation import check_relative_lengths
 from jepa_tokenizer.quantization.fsq import FSQ
 from jepa_tokenizer.quantization.packing import MixedRadixPacker
@@ -64,6 +65,10 @@ class JEPACodec(RecordsArguments, nn.Module):
     decoder : HiFiGANDecoder or ISTFTDecoder
         Quantized latents -> waveform (``hop_length`` samples per frame,
         ``context_frames()``, ``forward(latents, counts)``).
+    quantize_probability : float
+        In training, the chance that an item is decoded from its codes
+        rather than from its unrounded latents (1: always quantized, the
+        reference).
 
     Example
     -------
@@ -90,8 +95,11 @@ class JEPACodec(RecordsArguments, nn.Module):
         quantizer: FSQ,
         packer: MixedRadixPacker,
         decoder: Union[HiFiGANDecoder, ISTFTDecoder],
+        quantize_probability: float = 1.0,
     ):
         super().__init__()
+        if not 0.0 <= quantize_probability <= 1.0:
+            raise ValueError(f"JEPACodec: quantize_probability must be in [0, 1]; got {quantize_probability}")
         if quantizer.dim != encoder.code_dim:
             raise ValueError(
                 f"JEPACodec: the quantizer has {quantizer.dim} dimensions but the encoder outputs {encoder.code_dim}"
@@ -113,6 +121,7 @@ class JEPACodec(RecordsArguments, nn.Module):
         self.quantizer = quantizer
         self.packer = packer
         self.decoder = decoder
+        self.quantize_probability = quantize_probability
 
     # ------------------------------------------------------------ properties
     @property
@@ -156,10 +165,21 @@ class JEPACodec(RecordsArguments, nn.Module):
         return self.quantizer(latents)
 
     def forward(self, wav: torch.Tensor, lens: Optional[torch.Tensor] = None) -> CodecOutput:
-        """Training forward: reconstruction (input length) and codes."""
+        """Training forward: reconstruction (input length) and codes.
+
+        In training mode each item is decoded from its FSQ codes with
+        probability ``quantize_probability``, otherwise from the bounded
+        latents before rounding (Mimi quantizes half of the time in training:
+        the decoder learns to use the encoder before the rounding noise
+        drowns it). Evaluation always decodes the codes.
+        """
         enc = self.encoder(wav, lens)
         quant = self.quantize(enc.latents)
-        out = self.decoder(quant.codes, enc.counts)[:, : wav.shape[-1]]
+        codes = quant.codes
+        if self.training and self.quantize_probability < 1.0:
+            keep = torch.rand(codes.shape[0], 1, 1, device=codes.device) < self.quantize_probability
+            codes = torch.where(keep, codes, self.quantizer.continuous(enc.latents).to(codes.dtype))
+        out = self.decoder(codes, enc.counts)[:, : wav.shape[-1]]
         return CodecOutput(out, quant.codes, quant.digits, enc.latents, enc.counts)
 
     def encode(
@@ -227,12 +247,11 @@ class JEPACodec(RecordsArguments, nn.Module):
         return wav
 
     def fold_for_inference(self) -> "JEPACodec":
-        """Inference-only speed-ups with the same outputs: the decoder's weight
-        normalisation folded into plain weights (the state dict then has plain
-        ``weight`` keys). Returns the codec."""
-        fold = getattr(self.decoder, "remove_weight_norm", None)
-        if fold is not None:
-            fold()
+        """Inference-only speed-ups with the same outputs: weight
+        normalisation (decoder, and encoder when it has it) folded into plain
+        weights (the state dict then has plain ``weight`` keys). Returns the
+        codec."""
+        fold_weight_norm(self)
         return self
 
     # ------------------------------------------------------- long audio

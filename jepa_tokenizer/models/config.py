@@ -36,7 +36,7 @@ def model_config_names() -> List[str]:
     Example
     -------
     >>> model_config_names()
-    ['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_mini.yaml', 'jepa_mini_12hz.yaml', 'jepa_tiny.yaml']
+    ['jepa_16k.yaml', 'jepa_24k.yaml', 'jepa_mini.yaml', 'jepa_mini_12hz.yaml', 'jepa_mini_25hz.yaml', 'jepa_tiny.yaml']
     """
     return sorted(path.name for path in PACKAGE_CONFIGS.glob("*.yaml"))
 

@@ -14,19 +14,13 @@ from typing import Optional, Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
 from jepa_tokenizer.nn.activations import SnakeBeta
 from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.lengths import steps_mask
-from jepa_tokenizer.nn.residual import ResidualUnit, same_padding
+from jepa_tokenizer.nn.residual import ResidualUnit, fold_weight_norm, maybe_weight_norm, same_padding
 
 __all__ = ["MRFBlock", "HiFiGANDecoder"]
-
-
-def _norm(module: nn.Module, enabled: bool) -> nn.Module:
-    return apply_weight_norm(module) if enabled else module
 
 
 class MRFBlock(nn.Module):
@@ -146,7 +140,7 @@ class HiFiGANDecoder(RecordsArguments, nn.Module):
             raise ValueError(f"HiFiGANDecoder: upsample rates must be >= 2; got {list(upsample_rates)}")
         self.upsample_rates = list(upsample_rates)
         self.hop_length = math.prod(upsample_rates)
-        self.conv_in = _norm(
+        self.conv_in = maybe_weight_norm(
             nn.Conv1d(code_dim, channels[0], input_kernel_size, padding=same_padding(input_kernel_size)),
             weight_norm,
         )
@@ -157,7 +151,7 @@ class HiFiGANDecoder(RecordsArguments, nn.Module):
             self.acts.append(SnakeBeta(channels[i]))
             # kernel 2s, padding ceil(s/2), output_padding s % 2: length x s exactly
             self.ups.append(
-                _norm(
+                maybe_weight_norm(
                     nn.ConvTranspose1d(
                         channels[i],
                         channels[i + 1],
@@ -171,7 +165,7 @@ class HiFiGANDecoder(RecordsArguments, nn.Module):
             )
             self.mrfs.append(MRFBlock(channels[i + 1], resblock_kernel_sizes, resblock_dilations, weight_norm))
         self.act_out = SnakeBeta(channels[-1])
-        self.conv_out = _norm(
+        self.conv_out = maybe_weight_norm(
             nn.Conv1d(channels[-1], 1, output_kernel_size, padding=same_padding(output_kernel_size)),
             weight_norm,
         )
@@ -180,9 +174,7 @@ class HiFiGANDecoder(RecordsArguments, nn.Module):
         """Folds the weight normalisation into plain weights (for inference:
         the same outputs, no re-normalisation on every call); the state dict
         then has plain ``weight`` keys."""
-        for module in self.modules():
-            if parametrize.is_parametrized(module, "weight"):
-                parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
+        fold_weight_norm(self)
 
     def context_frames(self) -> int:
         """Frames on each side that decoding one frame depends on (the

@@ -16,7 +16,7 @@ from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.conformer import ConformerStack
 from jepa_tokenizer.nn.daam import DAAMGate
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute, steps_mask
-from jepa_tokenizer.nn.residual import ResidualUnit, same_padding
+from jepa_tokenizer.nn.residual import ResidualUnit, fold_weight_norm, maybe_weight_norm, same_padding
 from jepa_tokenizer.nn.validation import check_relative_lengths, check_waveform
 
 __all__ = ["ResidualUnit", "EncoderBlock", "EncoderOutput", "JEPAEncoder"]
@@ -48,6 +48,9 @@ class EncoderBlock(nn.Module):
         Heads of the gate.
     daam_alpha_init : float
         Initial alpha of the gate.
+    weight_norm : bool
+        Weight-normalise the block's convolutions (as EnCodec's and DAC's
+        encoders): Adam's steps then cannot inflate their gain.
 
     Example
     -------
@@ -67,12 +70,13 @@ class EncoderBlock(nn.Module):
         daam_gaussians: int = 4,
         daam_heads: int = 1,
         daam_alpha_init: float = 0.05,
+        weight_norm: bool = False,
     ):
         super().__init__()
         self.stride = stride
-        self.down = nn.Conv1d(in_channels, out_channels, 2 * stride, stride=stride)
+        self.down = maybe_weight_norm(nn.Conv1d(in_channels, out_channels, 2 * stride, stride=stride), weight_norm)
         self.act = SnakeBeta(out_channels)
-        self.units = nn.ModuleList(ResidualUnit(out_channels, kernel_size, d) for d in dilations)
+        self.units = nn.ModuleList(ResidualUnit(out_channels, kernel_size, d, weight_norm) for d in dilations)
         self.gate = (
             DAAMGate(
                 out_channels,
@@ -171,6 +175,18 @@ class JEPAEncoder(RecordsArguments, nn.Module):
     conformer_layers, conformer_heads, conformer_ffn_multiplier,
     conformer_kernel_size, dropout
         Options of the Conformer stack.
+    weight_norm : bool
+        Weight-normalise the convolutions (stem, blocks, bottleneck), as
+        EnCodec's and DAC's encoders do. Without it, Adam's steps inflate
+        the gains of the unnormalised stack under the scale-free losses
+        downstream (the Conformer's layer norms, JEPA's targets): on mini
+        LibriSpeech the bottleneck reached 1e17 within 700 steps and the
+        codes stopped depending on the audio. Folded away at inference
+        (``remove_weight_norm``).
+    bottleneck_norm : bool
+        Layer-normalise the bottleneck output over channels before the
+        Conformer, so its residual stream starts at unit scale whatever the
+        convolutions give.
 
     Example
     -------
@@ -204,6 +220,8 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         conformer_ffn_multiplier: int = 4,
         conformer_kernel_size: int = 31,
         dropout: float = 0.1,
+        weight_norm: bool = False,
+        bottleneck_norm: bool = False,
     ):
         super().__init__()
         if len(channels) != len(strides) + 1:
@@ -224,7 +242,9 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         self.hop_length = hop
         self.code_dim = code_dim
         self.strides = list(strides)
-        self.stem = nn.Conv1d(1, channels[0], stem_kernel_size, padding=same_padding(stem_kernel_size))
+        self.stem = maybe_weight_norm(
+            nn.Conv1d(1, channels[0], stem_kernel_size, padding=same_padding(stem_kernel_size)), weight_norm
+        )
         self.blocks = nn.ModuleList(
             EncoderBlock(
                 channels[i],
@@ -236,10 +256,12 @@ class JEPAEncoder(RecordsArguments, nn.Module):
                 daam_gaussians=daam_gaussians,
                 daam_heads=daam_heads,
                 daam_alpha_init=daam_alpha_init,
+                weight_norm=weight_norm,
             )
             for i, stride in enumerate(strides)
         )
-        self.bottleneck = nn.Conv1d(channels[-1], code_dim, 1)
+        self.bottleneck = maybe_weight_norm(nn.Conv1d(channels[-1], code_dim, 1), weight_norm)
+        self.bottleneck_norm = nn.LayerNorm(code_dim) if bottleneck_norm else None
         self.mask_embedding = nn.Parameter(torch.zeros(code_dim))
         nn.init.trunc_normal_(self.mask_embedding, std=0.02)
         self.conformer = ConformerStack(
@@ -274,6 +296,11 @@ class JEPAEncoder(RecordsArguments, nn.Module):
                 for conv in (unit.conv1, unit.conv2):
                     field += (conv.kernel_size[0] - 1) * conv.dilation[0] * jump
         return field
+
+    def remove_weight_norm(self) -> None:
+        """Folds the weight normalisation into plain weights (for inference:
+        the same outputs; the state dict then has plain ``weight`` keys)."""
+        fold_weight_norm(self)
 
     def num_frames(self, num_samples: int) -> int:
         """Frames produced for ``num_samples`` samples: ``ceil(T / hop)``."""
@@ -362,6 +389,8 @@ class JEPAEncoder(RecordsArguments, nn.Module):
                 )
         x, counts, gates = self.stem_forward(wav, lengths, return_gates, frame_mask)
         x = x.transpose(1, 2)  # [B, N, D]
+        if self.bottleneck_norm is not None:
+            x = self.bottleneck_norm(x)
         if frame_mask is not None:
             hide = frame_mask.to(x.device, torch.bool).unsqueeze(-1)
             x = torch.where(hide, self.mask_embedding.to(x.dtype), x)

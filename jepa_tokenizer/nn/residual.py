@@ -9,11 +9,43 @@ from typing import Optional
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm as apply_weight_norm
 
 from jepa_tokenizer.nn.activations import SnakeBeta
 
-__all__ = ["same_padding", "ResidualUnit"]
+__all__ = ["same_padding", "maybe_weight_norm", "fold_weight_norm", "ResidualUnit"]
+
+
+def maybe_weight_norm(module: nn.Module, enabled: bool) -> nn.Module:
+    """``module`` with PyTorch's weight normalisation when ``enabled``.
+
+    Example
+    -------
+    >>> conv = maybe_weight_norm(nn.Conv1d(2, 3, 3), True)
+    >>> parametrize.is_parametrized(conv, "weight")
+    True
+    """
+    return apply_weight_norm(module) if enabled else module
+
+
+def fold_weight_norm(model: nn.Module) -> None:
+    """Replaces every weight-normalised ``weight`` under ``model`` by the
+    plain tensor it stands for (the same outputs, no re-normalisation on
+    each call; the state dict then has plain ``weight`` keys).
+
+    Example
+    -------
+    >>> conv = maybe_weight_norm(nn.Conv1d(2, 3, 3), True)
+    >>> x = torch.randn(1, 2, 8)
+    >>> before = conv(x)
+    >>> fold_weight_norm(conv)
+    >>> parametrize.is_parametrized(conv, "weight"), torch.allclose(conv(x), before)
+    (False, True)
+    """
+    for module in model.modules():
+        if parametrize.is_parametrized(module, "weight"):
+            parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> int:

@@ -36,6 +36,8 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from jepa_tokenizer.nn.lengths import relative_to_absolute
+
 __all__ = [
     "DASBTokenizer",
     "JEPADASBTokenizer",
@@ -97,10 +99,32 @@ class DASBTokenizer(nn.Module):
 class JEPADASBTokenizer(DASBTokenizer):
     """Our codec behind the DASB interface.
 
+    DASB's recipes call ``sig_to_tokens(signal, lengths, num_codebooks=K)``,
+    cut each item with SpeechBrain's ``undo_padding`` (which keeps
+    ``round(rel_len * N)`` frames) and train CTC on the frames. At 2.5
+    frames/s an utterance has fewer frames than characters, so
+    ``repeat_frames`` repeats each frame (the frame rate DASB sees is
+    ``2.5 * repeat_frames``; the bit rate stays the codec's).
+
+    Frame counts are the codec's at the repeated rate: an item of ``T``
+    samples has ``ceil(T * repeat_frames / hop)`` frames (``num_frames``),
+    and the positions past its end hold copies of its last frame. Whatever
+    the batch, ``undo_padding`` then keeps the item's own frames give or
+    take one at the end: an extra one is a copy of its last frame (never
+    padding or another item's), a missing one is one of the ``R`` copies
+    of its last codec frame, or that frame itself when it holds less than
+    ``hop / (2 R)`` samples of audio (12.5 ms at ``R = 16``). Exact
+    equality in every batch is not possible for any count rule
+    (``round(T_i / T_max * f(T_max))`` cannot equal a whole-number
+    ``f(T_i)`` for all pairs unless ``f`` counts samples): extract with
+    ``batch_size: 1`` when the tokens must be exactly those of each file
+    alone.
+
     Arguments
     ---------
     source : str, optional
-        Exported model folder (``hyperparams.yaml`` + ``codec.ckpt``).
+        Exported model folder (``hyperparams.yaml`` + ``codec.ckpt``);
+        neither this nor ``codec``: the shipped model (jepa_mini_librispeech).
     codec : JEPACodec, optional
         A codec object instead of ``source``.
     untrained : bool
@@ -109,7 +133,10 @@ class JEPADASBTokenizer(DASBTokenizer):
     seed : int
         Seed of the untrained weights.
     device : str
-        Where the codec runs.
+        Where the codec runs (settable later: ``tok.device = "cuda"``).
+    repeat_frames : int
+        Each codec frame is given this many times (1: as the codec makes
+        them; 16 gives 40 frames/s, enough for character CTC).
 
     Example
     -------
@@ -122,16 +149,31 @@ class JEPADASBTokenizer(DASBTokenizer):
     torch.Size([49152, 7])
     >>> tok.latents(torch.randn(1, 16000)).shape
     torch.Size([1, 3, 16])
+    >>> fine = JEPADASBTokenizer(codec=tok.codec, repeat_frames=4)
+    >>> fine.frame_rate, fine.sig_to_tokens(torch.randn(1, 16000) * 0.1).shape
+    (10.0, torch.Size([1, 10, 3]))
     """
 
     name = "jepa"
 
     def __init__(
-        self, source: Optional[str] = None, codec=None, untrained: bool = False, seed: int = 0, device: str = "cpu"
+        self,
+        source: Optional[str] = None,
+        codec=None,
+        untrained: bool = False,
+        seed: int = 0,
+        device: str = "cpu",
+        repeat_frames: int = 1,
     ):
         super().__init__()
-        if (source is None) == (codec is None):
+        if source is not None and codec is not None:
             raise ValueError("give an exported model folder (source) or a codec, not both")
+        if source is None and codec is None:
+            from jepa_tokenizer.pretrained.inference import default_model_folder
+
+            source = default_model_folder()  # the shipped model
+        if isinstance(repeat_frames, bool) or not isinstance(repeat_frames, int) or repeat_frames < 1:
+            raise ValueError(f"repeat_frames must be a whole number >= 1; got {repeat_frames!r}")
         if untrained and codec is None:
             from jepa_tokenizer.pretrained.safe_load import build_module, read_plain_yaml
 
@@ -144,46 +186,117 @@ class JEPADASBTokenizer(DASBTokenizer):
 
             codec = JEPATokenizer.from_folder(str(source), device).codec
         self.codec = codec.to(device).eval().requires_grad_(False)
+        self.repeat_frames = repeat_frames
         self.sample_rate = codec.sample_rate
-        self.frame_rate = codec.frame_rate
+        self.frame_rate = codec.frame_rate * repeat_frames
         self.num_codebooks = codec.tokens_per_frame
         self.vocab_size = codec.vocab_size
 
     @property
     def bitrate(self) -> float:
-        """Bits per second of the FSQ digits (a frame's last token may hold fewer)."""
+        """Bits per second of the FSQ digits at the codec's own frame rate
+        (repeated frames carry nothing new; a frame's last token may hold
+        fewer digits)."""
         return self.codec.bitrate
 
     @property
+    def tokens_per_second(self) -> float:
+        """Tokens per second of audio at the codec's own frame rate."""
+        return self.codec.tokens_per_second
+
+    @property
     def device(self) -> torch.device:
-        """Device of the codec."""
+        """Device of the codec; assigning one moves it (DASB's TTS recipes do)."""
         return next(self.codec.parameters()).device
+
+    @device.setter
+    def device(self, value) -> None:
+        self.codec.to(value)
+
+    def num_frames(self, samples: int) -> int:
+        """Frames DASB gets for ``samples`` of audio: ``ceil(samples * R / hop)``."""
+        return -(-int(samples) * self.repeat_frames // self.codec.hop_length)
+
+    def _check_request(self, num_codebooks=None, vocab_size=None) -> None:
+        """DASB's ``num_codebooks`` / ``vocab_size`` against what the tokens are."""
+        if isinstance(num_codebooks, (list, tuple)):
+            raise ValueError(
+                f"num_codebooks={list(num_codebooks)}: a list picks SSL layers in DASB; "
+                f"JEPA has one stream of {self.num_codebooks} tokens per frame (num_codebooks: {self.num_codebooks})"
+            )
+        if num_codebooks is not None and num_codebooks != self.num_codebooks:
+            raise ValueError(
+                f"num_codebooks={num_codebooks}: JEPA tokens are not coarse-to-fine codebooks; "
+                f"a frame is its {self.num_codebooks} tokens together (num_codebooks: {self.num_codebooks})"
+            )
+        if vocab_size is not None and vocab_size != self.vocab_size:
+            raise ValueError(f"vocab_size={vocab_size}: this model's tokens take {self.vocab_size} values")
 
     @torch.no_grad()
     def sig_to_tokens(self, signal, lengths=None, num_codebooks=None, **kwargs):
-        """``[B, T]`` audio at ``sample_rate`` -> ``[B, N, K]`` tokens."""
+        """``[B, T]`` audio at ``sample_rate`` -> ``[B, N, K]`` tokens,
+        ``N = num_frames(T)``; an item's positions past its end repeat its
+        last frame."""
+        self._check_request(num_codebooks)
         self.codec.eval()
         lengths = None if lengths is None else lengths.to(self.device)
-        tokens = self.codec.encode(signal.to(self.device), lengths)
-        return self._first_codebooks(tokens, num_codebooks)
+        tokens, counts = self.codec.encode(signal.to(self.device), lengths, return_counts=True)
+        positions = torch.arange(self.num_frames(signal.shape[-1]), device=tokens.device)
+        frame = torch.minimum(positions.view(1, -1) // self.repeat_frames, counts.view(-1, 1) - 1)  # [B, N]
+        return torch.gather(tokens, 1, frame.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
+
+    def codec_frames(self, tokens: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``[B, N, K]`` tokens at the repeated rate -> ``[B, ceil(N / R), K]``
+        codec frames (the first of each group of ``R``); a group whose frames
+        differ within an item's real length is a ``ValueError``."""
+        R = self.repeat_frames
+        if tokens.dim() != 3 or tokens.shape[-1] != self.num_codebooks:
+            raise ValueError(f"tokens must be [B, N, {self.num_codebooks}]; got {tuple(tokens.shape)}")
+        if R == 1:
+            return tokens
+        N = tokens.shape[1]
+        real = torch.full((tokens.shape[0],), N, device=tokens.device)
+        if lengths is not None:
+            real = relative_to_absolute(lengths.to(tokens.device), N)
+        first = tokens[:, ::R]  # [B, G, K]
+        expected = first.repeat_interleave(R, dim=1)[:, :N]
+        inside = torch.arange(N, device=tokens.device).view(1, -1) < real.view(-1, 1)
+        differs = ((expected != tokens).any(-1) & inside).nonzero()
+        if len(differs):
+            item, position = differs[0].tolist()
+            group = position // R
+            raise ValueError(
+                f"frames {group * R}-{min(N, group * R + R) - 1} of item {item} differ within a group of "
+                f"repeat_frames={R}: not tokens of this tokenizer"
+            )
+        return first
 
     @torch.no_grad()
     def tokens_to_sig(self, tokens, lengths=None, **kwargs):
-        """``[B, N, K]`` tokens -> ``[B, N * hop]`` audio."""
+        """``[B, N, K]`` tokens -> ``[B, ceil(N / R) * hop]`` audio."""
         self.codec.eval()
-        return self.codec.decode(tokens.to(self.device), None if lengths is None else lengths.to(self.device))
+        fine = tokens.to(self.device)
+        tokens = self.codec_frames(fine, lengths)
+        if lengths is not None:  # relative to the codec frames: ceil(real / R) of ceil(N / R)
+            real = relative_to_absolute(lengths.to(self.device), fine.shape[1])
+            lengths = -(-real // self.repeat_frames) / tokens.shape[1]
+        return self.codec.decode(tokens, lengths)
 
     @torch.no_grad()
     def latents(self, signal, lengths=None) -> torch.Tensor:
-        """Continuous encoder output before FSQ: ``[B, N, code_dim]``."""
+        """Continuous encoder output before FSQ: ``[B, N, code_dim]`` (at the
+        codec's frame rate)."""
         self.codec.eval()
         lengths = None if lengths is None else lengths.to(self.device)
         return self.codec.encoder(signal.to(self.device), lengths).latents
 
     @torch.no_grad()
-    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, **kwargs):
+    def get_pretrained_embeddings(self, vocab_size=None, num_codebooks=None, device=None, **kwargs):
         """``[K * C, G]``: the FSQ values of the G digits each token stands for
-        (zeros where a token position holds fewer digits)."""
+        (zeros where a token position holds fewer digits); row ``k * C + c``
+        is token ``c`` at position ``k`` (DASB's offsets). DASB's
+        ``encoder_dim`` is ``G``."""
+        self._check_request(num_codebooks, vocab_size)
         packer, fsq = self.codec.packer, self.codec.quantizer
         K, C = self.num_codebooks, self.vocab_size
         values = torch.arange(C, device=self.device).view(C, 1, 1)
@@ -193,7 +306,8 @@ class JEPADASBTokenizer(DASBTokenizer):
         flat = digits.reshape(C, K * group)[:, : packer.num_digits]
         codes = fsq.digits_to_codes(flat)  # [C, num_digits]
         codes = nn.functional.pad(codes, (0, K * group - packer.num_digits))
-        return codes.reshape(C, K, group).transpose(0, 1).reshape(K * C, group).float()
+        table = codes.reshape(C, K, group).transpose(0, 1).reshape(K * C, group).float()
+        return table if device is None else table.to(device)
 
 
 class _HFCodecTokenizer(DASBTokenizer):

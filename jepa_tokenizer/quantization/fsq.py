@@ -135,6 +135,23 @@ class FSQ(RecordsArguments, nn.Module):
         """Raises ``ValueError`` for digits of the wrong shape, type or range."""
         check_integer_codes(digits, self.levels, "digit")
 
+    def continuous(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` bounded as for quantization but not rounded, on the codes'
+        scale: what a training pass that skips quantization decodes.
+
+        Example
+        -------
+        >>> fsq = FSQ(levels=[4, 4])
+        >>> z = torch.tensor([[0.1, -2.0]])
+        >>> bool((fsq.continuous(z) - fsq(z).codes).abs().max() <= 1 / 4)
+        True
+        """
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            bounded = self._bound(z.float())
+            if self.grid == "standard":
+                bounded = bounded / (self.levels.to(z.device) // 2).float()
+        return bounded.to(z.dtype)
+
     def forward(self, z: torch.Tensor) -> FSQOutput:
         """Quantizes ``z`` of shape ``[..., dim]``."""
         if z.shape[-1] != self.dim:

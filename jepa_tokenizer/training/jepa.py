@@ -180,6 +180,14 @@ class MaskedPredictionLoss(nn.Module):
         ``"mse"`` (reference) or ``"smooth_l1"``.
     normalize_targets : bool
         Layer-normalise the targets over the feature dimension first.
+    normalize_targets_over_time : bool
+        Normalise each target channel over the real frames of its utterance
+        (zero mean, unit variance, as data2vec's instance-normalised
+        targets). A target encoder that drifts towards the same vector at
+        every frame (a collapse the masked loss alone rewards) then gives
+        unit-variance noise to predict instead of an easy constant.
+    norm_eps : float
+        Added to the variance before the time normalisation.
     beta : float
         Transition point of the smooth L1 loss.
 
@@ -190,21 +198,59 @@ class MaskedPredictionLoss(nn.Module):
     >>> target[0, 0] = 5.0
     >>> float(loss(pred, target, torch.tensor([[False, True, True]])))
     1.0
+    >>> timed = MaskedPredictionLoss(normalize_targets_over_time=True)
+    >>> constant = torch.full((1, 4, 2), 7.0)  # a collapsed target: nothing left to predict
+    >>> float(timed(torch.zeros(1, 4, 2), constant, torch.ones(1, 4, dtype=torch.bool)))
+    0.0
+    >>> float(timed(torch.zeros(1, 4, 2), constant + torch.randn(1, 4, 2) * 1e-2, torch.ones(1, 4, dtype=torch.bool))) > 0.5
+    True
     """
 
-    def __init__(self, kind: str = "mse", normalize_targets: bool = False, beta: float = 1.0):
+    def __init__(
+        self,
+        kind: str = "mse",
+        normalize_targets: bool = False,
+        normalize_targets_over_time: bool = False,
+        norm_eps: float = 1e-5,
+        beta: float = 1.0,
+    ):
         super().__init__()
         if kind not in ("mse", "smooth_l1"):
             raise ValueError(f"kind must be 'mse' or 'smooth_l1'; got {kind!r}")
         self.kind = kind
         self.normalize_targets = normalize_targets
+        self.normalize_targets_over_time = normalize_targets_over_time
+        self.norm_eps = norm_eps
         self.beta = beta
 
-    def forward(self, predictions: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``[B, N, D]`` predictions and targets, ``[B, N]`` bool mask of frames to score."""
+    def time_normalized(self, targets: torch.Tensor, counts: Optional[torch.Tensor]) -> torch.Tensor:
+        """``[B, N, D]`` targets with each channel at zero mean and unit
+        variance over the first ``counts[b]`` frames (all when ``None``)."""
+        frames = targets.shape[1]
+        if counts is None:
+            counts = torch.full((targets.shape[0],), frames, device=targets.device)
+        real = torch.arange(frames, device=targets.device).view(1, -1) < counts.to(targets.device).view(-1, 1)
+        weights = real.to(targets.dtype).unsqueeze(-1)  # [B, N, 1]
+        n = weights.sum(dim=1, keepdim=True).clamp(min=1)
+        mean = (targets * weights).sum(dim=1, keepdim=True) / n
+        var = (((targets - mean) ** 2) * weights).sum(dim=1, keepdim=True) / n
+        return (targets - mean) / torch.sqrt(var + self.norm_eps) * weights
+
+    def forward(
+        self,
+        predictions: torch.Tensor,
+        targets: torch.Tensor,
+        mask: torch.Tensor,
+        counts: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """``[B, N, D]`` predictions and targets, ``[B, N]`` bool mask of
+        frames to score, ``[B]`` real frames per item (for the time
+        normalisation; ``None``: all)."""
         predictions, targets = predictions.float(), targets.float().detach()
         if self.normalize_targets:
             targets = F.layer_norm(targets, targets.shape[-1:])
+        if self.normalize_targets_over_time:
+            targets = self.time_normalized(targets, counts)
         if self.kind == "mse":
             per_item = F.mse_loss(predictions, targets, reduction="none")
         else:

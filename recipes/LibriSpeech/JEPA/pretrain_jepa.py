@@ -96,12 +96,12 @@ class JEPABrain(sb.Brain):
         with torch.no_grad():
             target = self.hparams.target_encoder(wavs, lens).latents
         predictions = self.modules.predictor(context.latents, mask, context.counts)
-        return predictions, target, mask
+        return predictions, target, mask, counts
 
     def compute_objectives(self, outputs, batch, stage):
         """Masked prediction loss; tracks the predictions' spread (collapse monitor)."""
-        predictions, target, mask = outputs
-        loss = self.hparams.jepa_loss(predictions, target, mask)
+        predictions, target, mask, counts = outputs
+        loss = self.hparams.jepa_loss(predictions, target, mask, counts)
         with torch.no_grad():
             chosen = predictions[mask].float()
             if chosen.shape[0] > 1:
@@ -169,6 +169,7 @@ class JEPABrain(sb.Brain):
                 meta={"loss": stage_loss, "step": self.optimizer_step},
                 num_to_keep=self.hparams.keep_checkpoints,
             )
+            self.last_stats = stats
 
 
 def main(argv: Optional[List[str]] = None) -> JEPABrain:
