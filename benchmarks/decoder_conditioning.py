@@ -14,11 +14,17 @@ STFT + 15 x mel L1):
 - ``continuous`` / ``fsq``: the encoder and decoder together, decoding the
   unrounded bounded latents or the FSQ codes.
 
-Prints the mel term every ``--every`` steps. ``--config`` must have as many
-mel bins as code dimensions (128 for the jepa_mini family).
+Prints the mel term every ``--every`` steps and, for the joint runs, how much
+two utterances' codes and Conformer inputs differ (``|x0 - x1| / |x|`` over
+the frames: near 0 means the encoder has stopped looking at the audio).
+``--config`` must have as many mel bins as code dimensions (128 for the
+jepa_mini family). ``--encoder-lr`` and ``--input-gain`` probe the encoder's
+optimisation:
 
     python benchmarks/decoder_conditioning.py --manifest ../shared/realspeech/manifest.csv \\
         --config jepa_mini_25hz.yaml --runs mel zeros continuous fsq
+    python benchmarks/decoder_conditioning.py --manifest ../shared/realspeech/manifest.csv \\
+        --config jepa_mini.yaml --runs fsq --steps 100 --encoder-lr 1e-3 --input-gain 1
 """
 
 import argparse
@@ -79,13 +85,25 @@ def log_mel_frames(wav: torch.Tensor, codec) -> torch.Tensor:
     return torch.tanh((feats - feats.mean()) / feats.std()).transpose(1, 2)[:, :frames]
 
 
+def difference(x: torch.Tensor) -> float:
+    """How much the first two items of ``[B, N, D]`` differ, relative to the batch's spread."""
+    return float((x[0] - x[1]).std() / x.std().clamp_min(1e-12))
+
+
 def train(run: str, args: argparse.Namespace, wav: torch.Tensor) -> None:
     torch.manual_seed(args.seed)
     codec = load_model_config(args.config, overrides={"decoder_kind": args.decoder_kind})["codec"].train()
+    if args.input_gain is not None:
+        codec.encoder.input_gain = args.input_gain
     loss_fn = generator_loss(codec.sample_rate)
     joint = run in ("continuous", "fsq")
-    params = codec.parameters() if joint else codec.decoder.parameters()
-    optimizer = torch.optim.AdamW(params, lr=args.lr, betas=(0.8, 0.99))
+    groups = [{"params": list(codec.decoder.parameters()), "lr": args.lr}]
+    if joint:
+        encoder_lr = args.lr if args.encoder_lr is None else args.encoder_lr
+        groups.append({"params": list(codec.encoder.parameters()), "lr": encoder_lr})
+    optimizer = torch.optim.AdamW(groups, betas=(0.8, 0.99))
+    seen = {}
+    codec.encoder.conformer.register_forward_pre_hook(lambda module, inputs: seen.update(x=inputs[0].detach()))
     fixed = log_mel_frames(wav, codec) if run == "mel" else None
     for step in range(1, args.steps + 1):
         if joint:
@@ -98,10 +116,12 @@ def train(run: str, args: argparse.Namespace, wav: torch.Tensor) -> None:
         terms["G_loss"].backward()
         optimizer.step()
         if step % args.every == 0:
-            print(
-                f"{run:<11} step {step:>4}  mel {float(terms['G_mel']):.3f}  stft {float(terms['G_stft']):.3f}",
-                flush=True,
-            )
+            line = f"{run:<11} step {step:>4}  mel {float(terms['G_mel']):.3f}  stft {float(terms['G_stft']):.3f}"
+            if joint:
+                line += (
+                    f"  codes differ {difference(x.detach()):.3f}  Conformer inputs differ {difference(seen['x']):.3f}"
+                )
+            print(line, flush=True)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -114,7 +134,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--every", type=int, default=50)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (the decoder's)")
+    parser.add_argument("--encoder-lr", type=float, help="the encoder's (default: --lr)")
+    parser.add_argument("--input-gain", type=float, help="the encoder's input_gain (default: the config's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)

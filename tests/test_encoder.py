@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from jepa_tokenizer import JEPAEncoder, JEPAPredictor
+from jepa_tokenizer.nn.frontend import LogMelFrontend
 
 
 def small_encoder(**kwargs):
@@ -180,3 +181,56 @@ def test_bottleneck_norm_puts_the_conformer_input_at_unit_scale():
         enc(torch.randn(1, 200))
     per_frame = seen[0][0]  # [N, D]
     assert torch.allclose(per_frame.std(-1, unbiased=False), torch.ones(per_frame.shape[0]), atol=1e-2)
+
+
+def mel_encoder(**kwargs):
+    """``small_encoder``'s hop (20) and Conformer, reading log-mel frames of hop 4."""
+    frontend = LogMelFrontend(sample_rate=1600, n_fft=16, hop_length=4, n_mels=6)
+    return small_encoder(frontend=frontend, channels=[4, 8], strides=[5], **kwargs)
+
+
+def test_log_mel_frontend_frames_and_errors():
+    frontend = LogMelFrontend(sample_rate=1600, n_fft=16, hop_length=4, n_mels=6, mean=-2.0, std=3.0)
+    assert frontend(torch.zeros(2, 40)).shape == (2, 6, 10)
+    silence = frontend(torch.zeros(1, 40))
+    assert torch.allclose(silence, torch.full_like(silence, (math.log(1e-5) + 2.0) / 3.0))
+    click = torch.zeros(1, 40)
+    click[0, 21] = 1.0  # frame 5 covers samples 14..29 (hop 4 centred, window 16)
+    changed = (frontend(click) != silence).any(1)[0].nonzero().flatten().tolist()
+    assert changed == [3, 4, 5, 6]
+    with pytest.raises(ValueError, match="not a multiple of hop_length"):
+        frontend(torch.zeros(1, 41))
+    with pytest.raises(ValueError, match="n_fft"):
+        LogMelFrontend(sample_rate=1600, n_fft=2, hop_length=4)
+    with pytest.raises(ValueError, match="positive"):
+        LogMelFrontend(sample_rate=1600, std=0.0)
+
+
+def test_log_mel_encoder_keeps_the_hop_padding_and_masking_rules():
+    enc = mel_encoder(frame_rate=80)
+    assert enc.hop_length == 20 and enc.stem.in_channels == 6
+    a, b = torch.randn(1, 57), torch.randn(1, 120)
+    batch = torch.cat([torch.nn.functional.pad(a, (0, 63)), b])
+    out = enc(batch, torch.tensor([57 / 120, 1.0]))
+    assert out.counts.tolist() == [3, 6]
+    assert torch.allclose(out.latents[:1, :3], enc(a).latents, atol=1e-5)
+    assert torch.allclose(out.latents[1:], enc(b).latents, atol=1e-5)
+    wav = torch.randn(1, 200)
+    mask = torch.zeros(1, 10, dtype=torch.bool)
+    mask[0, 3:5] = True
+    other = wav.clone()
+    other[0, 60:100] = 5 * torch.randn(40)
+    assert torch.allclose(enc(wav, frame_mask=mask).latents, enc(other, frame_mask=mask).latents, atol=1e-6)
+    # window 16, stem kernel 7 at hop 4, block (stride 5) at jump 4 then units at jump 20
+    assert enc.receptive_field == 16 + 6 * 4 + 9 * 4 + 36 * 20
+    with pytest.raises(ValueError, match="front end's hop"):
+        mel_encoder(frame_rate=400)
+
+
+def test_input_gain_scales_the_waveform_before_the_stem():
+    wav = torch.randn(2, 100)
+    assert torch.allclose(small_encoder(input_gain=16.0)(wav).latents, small_encoder()(16.0 * wav).latents, atol=1e-5)
+    with pytest.raises(ValueError, match="input_gain must be a positive number"):
+        small_encoder(input_gain=0.0)
+    with pytest.raises(ValueError, match="input_gain must be a positive number"):
+        small_encoder(input_gain=float("nan"))

@@ -160,3 +160,27 @@ def test_a_tts_folder_that_runs_code_is_refused(tmp_path):
     with pytest.raises(UnsafeModelFolder, match="not loaded"):
         TextToSpeech.from_folder(folder)
     assert not marker.exists()
+
+
+def test_an_encoder_with_a_log_mel_front_end_exports_and_loads_safely(tmp_path):
+    from jepa_tokenizer.models.config import load_model_config
+    from jepa_tokenizer.models.encoder import JEPAEncoder
+    from jepa_tokenizer.nn.frontend import LogMelFrontend
+    from jepa_tokenizer.pretrained.export import export_codec
+
+    torch.manual_seed(0)
+    codec = load_model_config("jepa_tiny.yaml")["codec"]
+    args = dict(codec.encoder.init_arguments)
+    first = args["strides"][0]
+    args.update(
+        strides=args["strides"][1:],
+        channels=args["channels"][1:],
+        frontend=LogMelFrontend(sample_rate=args["sample_rate"], n_fft=4 * first, hop_length=first, n_mels=8),
+    )
+    built = dict(codec.init_arguments, encoder=JEPAEncoder(**args))
+    codec = type(codec)(**built).eval()
+    loaded = load_codec(export_codec(codec, tmp_path / "mel"))
+    assert isinstance(loaded.encoder.frontend, LogMelFrontend)
+    wav = torch.randn(1, 16000) * 0.1
+    with torch.no_grad():
+        assert torch.equal(loaded.encode(wav), codec.encode(wav))

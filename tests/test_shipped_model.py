@@ -39,7 +39,27 @@ def test_the_shipped_model_keeps_the_reference_token_layout(shipped):
     assert size < MAX_SHIPPED_MIB
     info = json.loads((DEFAULT_MODEL / "training.json").read_text())
     assert info["weights"] == "float16" and info["tokens_equal_to_float32_model"] > 0.99
-    assert info["stages"]["codec"]["steps"] > 0 and info["stages"]["pretrain"]["steps"] > 0
+    assert info["stages"]["codec"]["steps"] > 0 and info["commands"]
+    assert 0 < info["evaluation"]["test-clean"]["stoi"] <= 1  # the model card's numbers come from here
+
+
+def test_the_shipped_model_hears_the_input(shipped):
+    """Different utterances give different tokens and different decoded
+    spectra (the first shipped model gave every input the same tokens)."""
+    paths = [SHARED_SPEECH / "audio" / f"1089-134686-000{i}.flac" for i in (1, 2)]
+    if not all(p.is_file() for p in paths):
+        pytest.skip(f"real speech not available: {paths[0].parent} lacks the test-clean recordings")
+    seconds = 3 * shipped.sample_rate
+    wavs = [load_audio(p, shipped.sample_rate).wav[:seconds] for p in paths]
+    with torch.no_grad():
+        tokens = [shipped.encode_batch(w.unsqueeze(0)) for w in wavs]
+        decoded = [shipped.decode_batch(t, num_samples=seconds)[0] for t in tokens]
+    assert (tokens[0] != tokens[1]).float().mean() > 0.5
+    spectra = [torch.stft(d, 1024, window=torch.hann_window(1024), return_complex=True).abs() for d in decoded]
+    targets = [torch.stft(w, 1024, window=torch.hann_window(1024), return_complex=True).abs() for w in wavs]
+    own = sum(float((torch.log1p(s) - torch.log1p(t)).abs().mean()) for s, t in zip(spectra, targets))
+    swapped = sum(float((torch.log1p(s) - torch.log1p(t)).abs().mean()) for s, t in zip(spectra, reversed(targets)))
+    assert own < swapped
 
 
 def test_the_shipped_model_round_trips_a_real_recording(shipped, spoken_wav):

@@ -15,6 +15,7 @@ from jepa_tokenizer.nn.activations import SnakeBeta
 from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.conformer import ConformerStack
 from jepa_tokenizer.nn.daam import DAAMGate
+from jepa_tokenizer.nn.frontend import LogMelFrontend
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute, steps_mask
 from jepa_tokenizer.nn.residual import ResidualUnit, fold_weight_norm, maybe_weight_norm, same_padding
 from jepa_tokenizer.nn.validation import check_relative_lengths, check_waveform
@@ -143,7 +144,9 @@ class JEPAEncoder(RecordsArguments, nn.Module):
 
     Conv stem (input conv, then one ``EncoderBlock`` per stride), a 1x1
     bottleneck to ``code_dim``, and a Conformer stack of width ``code_dim``.
-    The hop is the product of the strides and the frame rate is
+    The stem reads the waveform (the reference) or, with ``frontend``, the
+    log-mel frames of a ``LogMelFrontend``. The hop is the product of the
+    strides (times the front end's hop) and the frame rate is
     ``sample_rate / hop``; with ``frame_rate`` given, strides that do not
     give it are rejected. Input of any length is right-padded with zeros to a whole
     number of frames: ``N = ceil(T / hop)``.
@@ -187,6 +190,16 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         Layer-normalise the bottleneck output over channels before the
         Conformer, so its residual stream starts at unit scale whatever the
         convolutions give.
+    input_gain : float
+        The waveform is multiplied by it before the stem (speech at RMS
+        0.05 otherwise keeps the stem's SnakeBeta units in their nearly
+        linear range for hundreds of steps).
+    frontend : LogMelFrontend, optional
+        Fixed log-mel analysis in front of the stem; the strides then
+        downsample its frames. Its log compression is what the waveform stem
+        otherwise has to learn (on a fixed batch of real speech the
+        mel-fed encoder reached in 150 steps a mel loss the waveform one had
+        not reached in 150).
 
     Example
     -------
@@ -222,6 +235,8 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         dropout: float = 0.1,
         weight_norm: bool = False,
         bottleneck_norm: bool = False,
+        input_gain: float = 1.0,
+        frontend: Optional[LogMelFrontend] = None,
     ):
         super().__init__()
         if len(channels) != len(strides) + 1:
@@ -229,21 +244,26 @@ class JEPAEncoder(RecordsArguments, nn.Module):
                 f"JEPAEncoder: channels needs len(strides) + 1 = {len(strides) + 1} "
                 f"entries (stem, then one per block); got {len(channels)}"
             )
-        hop = math.prod(strides)
+        hop = math.prod(strides) * (frontend.hop_length if frontend is not None else 1)
         if frame_rate is not None and abs(sample_rate / hop - frame_rate) > 1e-9:
             needed = sample_rate / frame_rate
             raise ValueError(
                 f"JEPAEncoder: strides {list(strides)} (product {hop}) at "
                 f"{sample_rate} Hz give {sample_rate / hop:.6g} frames/s, not the "
                 f"configured frame_rate {frame_rate}; the stride product must be "
-                f"sample_rate / frame_rate = {needed:.6g}"
+                f"sample_rate / frame_rate = {needed:.6g} (times the front end's hop, if any)"
             )
+        if not (math.isfinite(input_gain) and input_gain > 0):
+            raise ValueError(f"JEPAEncoder: input_gain must be a positive number; got {input_gain}")
+        self.input_gain = input_gain
+        self.frontend = frontend
+        in_channels = frontend.n_mels if frontend is not None else 1
         self.sample_rate = sample_rate
         self.hop_length = hop
         self.code_dim = code_dim
         self.strides = list(strides)
         self.stem = maybe_weight_norm(
-            nn.Conv1d(1, channels[0], stem_kernel_size, padding=same_padding(stem_kernel_size)), weight_norm
+            nn.Conv1d(in_channels, channels[0], stem_kernel_size, padding=same_padding(stem_kernel_size)), weight_norm
         )
         self.blocks = nn.ModuleList(
             EncoderBlock(
@@ -287,8 +307,9 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         reaches through the convolutions (e.g. the context a chunked encoder
         needs).
         """
-        field = 1 + (self.stem.kernel_size[0] - 1)
-        jump = 1
+        jump = 1 if self.frontend is None else self.frontend.hop_length
+        field = 1 if self.frontend is None else self.frontend.n_fft
+        field += (self.stem.kernel_size[0] - 1) * jump
         for block in self.blocks:
             field += (block.down.kernel_size[0] - 1) * jump
             jump *= block.stride
@@ -335,10 +356,15 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         if hidden is not None:
             hidden = hidden.to(x.device, torch.bool)
             x = x * (~hidden).repeat_interleave(self.hop_length, dim=1).unsqueeze(1).to(x.dtype)
-        steps = counts * self.hop_length
-        x = self.stem(x) * steps_mask(steps, padded).to(x.dtype)
+        size, steps = padded, counts * self.hop_length  # stem input steps
+        if self.frontend is None:
+            x = x * self.input_gain
+        else:
+            size //= self.frontend.hop_length
+            steps = torch.div(steps, self.frontend.hop_length, rounding_mode="floor")
+            x = self.frontend(x.squeeze(1)) * steps_mask(steps, size).to(x.dtype)
+        x = self.stem(x) * steps_mask(steps, size).to(x.dtype)
         gates = []
-        size = padded
         for block in self.blocks:
             size //= block.stride
             visible = None

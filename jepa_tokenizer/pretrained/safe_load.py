@@ -31,6 +31,7 @@ from jepa_tokenizer.models.encoder import JEPAEncoder
 from jepa_tokenizer.models.istft_decoder import ISTFTDecoder
 from jepa_tokenizer.models.predictor import JEPAPredictor
 from jepa_tokenizer.models.tts import TokenTTS
+from jepa_tokenizer.nn.frontend import LogMelFrontend
 from jepa_tokenizer.quantization.fsq import FSQ
 from jepa_tokenizer.quantization.packing import MixedRadixPacker
 
@@ -38,7 +39,17 @@ __all__ = ["ALLOWED_CLASSES", "UnsafeModelFolder", "read_plain_yaml", "build_mod
 
 #: the classes a model folder may build, by every name an export has used for them
 ALLOWED_CLASSES: Dict[str, type] = {}
-for _cls in (JEPACodec, JEPAEncoder, JEPAPredictor, FSQ, MixedRadixPacker, HiFiGANDecoder, ISTFTDecoder, TokenTTS):
+for _cls in (
+    JEPACodec,
+    JEPAEncoder,
+    JEPAPredictor,
+    FSQ,
+    MixedRadixPacker,
+    HiFiGANDecoder,
+    ISTFTDecoder,
+    TokenTTS,
+    LogMelFrontend,
+):
     ALLOWED_CLASSES[f"{_cls.__module__}.{_cls.__qualname__}"] = _cls
     ALLOWED_CLASSES[f"jepa_tokenizer.{_cls.__qualname__}"] = _cls
 ALLOWED_CLASSES["jepa_tokenizer.tts.TokenTTS"] = TokenTTS  # TTS folders of the flat layout

@@ -62,9 +62,10 @@ def _quickstart():
 class Controls:
     """Trains and evaluates the rows of ``config`` (the loaded YAML)."""
 
-    def __init__(self, config: dict, eval_manifest: Optional[str] = None):
+    def __init__(self, config: dict, eval_manifest: Optional[str] = None, command: str = ""):
         self.config = config
         self.eval_manifest = eval_manifest
+        self.command = command
         self.output = Path(config["output_folder"])
         self.output.mkdir(parents=True, exist_ok=True)
         self.state_file = self.output / "controls.json"
@@ -250,6 +251,9 @@ class Controls:
 
     def run(self) -> Path:
         chosen = self.config.get("only")
+        if self.command:
+            self.state.setdefault("commands", []).append(self.command)  # every session of a resumed run
+            self._save()
         for row in self.config["rows"]:
             if (
                 chosen
@@ -285,7 +289,8 @@ def main(argv: Optional[List[str]] = None) -> Path:
         config = load_hyperpyyaml(stream, overrides)
     config.update(_quickstart()._overrides(rest))
     config["only"] = args.only
-    return Controls(config, args.eval_manifest).run()
+    command = " ".join(["python recipes/LibriSpeech/mini_controls.py", *(argv if argv is not None else sys.argv[1:])])
+    return Controls(config, args.eval_manifest, command).run()
 
 
 if __name__ == "__main__":

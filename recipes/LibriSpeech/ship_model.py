@@ -2,7 +2,9 @@
 """Ships a trained codec as the package's default model.
 
 Takes the output folder of a quickstart run (its exported ``model/`` and
-``quickstart_state.json``), loads the codec safely, and writes it into the
+``quickstart_state.json``) or of one row of ``mini_controls.py``
+(``<controls output>/<row>``, described by ``controls.json`` one folder up),
+loads the codec safely, and writes it into the
 package (``jepa_tokenizer/pretrained/models/<name>/``) with float16 weights
 (half the size; outputs checked against the float32 model) and
 ``training.json``: the command, the steps and minutes of every stage, and the
@@ -11,6 +13,7 @@ evaluation averages that the README's model card quotes.
 Usage (from the repository root)::
 
     python recipes/LibriSpeech/ship_model.py results/quickstart_mini_librispeech
+    python recipes/LibriSpeech/ship_model.py results/mini_controls/codec_scratch_istft
 
 Authors
  * jepa-tokenizer team 2026
@@ -28,20 +31,51 @@ from jepa_tokenizer.pretrained.export import export_codec
 from jepa_tokenizer.pretrained.inference import DEFAULT_MODEL, JEPATokenizer
 from jepa_tokenizer.pretrained.safe_load import load_codec
 
-__all__ = ["ship", "main"]
+__all__ = ["run_record", "ship", "main"]
 
 #: Seconds of noise-like test signal used to compare float16 and float32 outputs.
 CHECK_SECONDS = 4.0
+
+
+def run_record(run_folder: Path) -> dict:
+    """What ``training.json`` says of a run: its commands, stages and
+    evaluation, from a quickstart run's state or a controls row's entry."""
+    quickstart = run_folder / "quickstart_state.json"
+    controls = run_folder.parent / "controls.json"
+    if quickstart.is_file():
+        state = json.loads(quickstart.read_text())
+        return {
+            "commands": state.get("commands", []),
+            "stages": {
+                k: {f: v[f] for f in ("steps", "minutes") if f in v}
+                for k, v in state.items()
+                if isinstance(v, dict) and "steps" in v
+            },
+            "evaluation": {
+                name: {"manifest": result["manifest"], "asr": result["asr"], "rows": result["rows"]}
+                for name, result in state.get("evaluation", {}).items()
+            },
+        }
+    table = json.loads(controls.read_text()) if controls.is_file() else {}
+    row = table.get(run_folder.name, {})
+    if not row.get("done"):
+        raise FileNotFoundError(
+            f"{quickstart} not found and {controls} has no finished row {run_folder.name!r}: "
+            "give the output folder of a finished quickstart run or controls row"
+        )
+    return {
+        "commands": table.get("commands", []),
+        "title": row["title"],
+        "stages": {row["recipe"]: {"steps": row["steps"], "minutes": row["minutes"]}},
+        "evaluation": row.get("evaluation", {}),
+    }
 
 
 def ship(run_folder: Path, destination: Path = DEFAULT_MODEL) -> Path:
     """Copies ``run_folder/model`` into ``destination`` with float16 weights
     and writes ``training.json``; returns ``destination``."""
     run_folder = Path(run_folder)
-    state_file = run_folder / "quickstart_state.json"
-    if not state_file.is_file():
-        raise FileNotFoundError(f"{state_file} not found: give the output folder of a finished quickstart run")
-    state = json.loads(state_file.read_text())
+    record = run_record(run_folder)
     codec = load_codec(run_folder / "model").eval()
     destination.mkdir(parents=True, exist_ok=True)
     export_codec(codec, destination, weights_dtype=torch.float16)
@@ -53,16 +87,7 @@ def ship(run_folder: Path, destination: Path = DEFAULT_MODEL) -> Path:
         agree = float((shipped.encode_batch(wav) == reference.encode_batch(wav)).float().mean())
     info = {
         "run_folder": str(run_folder),
-        "commands": state.get("commands", []),
-        "stages": {
-            k: {f: v[f] for f in ("steps", "minutes") if f in v}
-            for k, v in state.items()
-            if isinstance(v, dict) and "steps" in v
-        },
-        "evaluation": {
-            name: {"manifest": result["manifest"], "asr": result["asr"], "rows": result["rows"]}
-            for name, result in state.get("evaluation", {}).items()
-        },
+        **record,
         "weights": "float16",
         "tokens_equal_to_float32_model": round(agree, 4),
         "parameters": sum(p.numel() for p in codec.parameters()),
@@ -75,7 +100,7 @@ def ship(run_folder: Path, destination: Path = DEFAULT_MODEL) -> Path:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_folder", help="output folder of a finished quickstart run")
+    parser.add_argument("run_folder", help="output folder of a finished quickstart run or controls row")
     parser.add_argument("--destination", default=str(DEFAULT_MODEL), help="where the shipped folder goes")
     args = parser.parse_args(argv)
     folder = ship(Path(args.run_folder), Path(args.destination))
