@@ -12,7 +12,8 @@ Rows: the "paper shape" codec of issue 14 (16 kHz, 2.5 Hz, encoder channels
 FSQ digits; HiFi-GAN decoder 256-192-128-64-32-16, kernels 3 and 7,
 dilations 1 and 3: 9.5M parameters), the reference 16 kHz configuration
 (``jepa_16k.yaml``, fewer steps: it is slow on a CPU), and the paper shape
-with the inverse-STFT decoder (this tree only). The old tree is a checkout of
+with the inverse-STFT decoder (this tree only); ``_bf16`` rows run the
+forward pass and the loss under CPU autocast to bfloat16 (this tree only). The old tree is a checkout of
 the old commit, for example ``git worktree add ~/old25 25d9101``.
 
     python benchmarks/train_speed.py --old-tree ~/old25 --threads 2
@@ -49,12 +50,15 @@ PAPER_SHAPE_ISTFT = {
     "decoder_kind": "istft",
     "reference": {**PAPER_SHAPE["reference"], "istft_dim": 192, "istft_intermediate_dim": 576, "istft_layers": 6},
 }
-#: name -> (model overrides, decoder_kind or None for trees without the choice, steps factor, batch or None)
+#: name -> (model overrides, True where the old tree can run it, steps factor, batch or None, precision)
 MODELS = {
-    "paper": (PAPER_SHAPE, None, 1.0, None),
-    "paper_istft": (PAPER_SHAPE_ISTFT, "istft", 1.0, None),
+    "paper": (PAPER_SHAPE, True, 1.0, None, "fp32"),
+    "paper_istft": (PAPER_SHAPE_ISTFT, False, 1.0, None, "fp32"),
+    # CPU autocast to bfloat16 (oneDNN bf16 kernels where the CPU has them, e.g. AVX512-BF16): this tree only
+    "paper_bf16": (PAPER_SHAPE, False, 1.0, None, "bf16"),
+    "paper_istft_bf16": (PAPER_SHAPE_ISTFT, False, 1.0, None, "bf16"),
     # 186M parameters: batch 2 (the old code needs over 20 GB at batch 8), one timed step
-    "reference_16k": ({}, None, 0.34, 2),
+    "reference_16k": ({}, True, 0.34, 2, "fp32"),
 }
 
 
@@ -102,8 +106,9 @@ def worker(args: argparse.Namespace) -> None:
     wav = torch.randn(args.batch, int(args.seconds * rate)) * 0.1
 
     def step():
-        y_hat = codec(wav).wav
-        loss = loss_fn(y_hat, wav)["G_loss"]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            y_hat = codec(wav).wav
+            loss = loss_fn(y_hat.float(), wav)["G_loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -132,7 +137,7 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def run_row(tree: Path, model: str, args: argparse.Namespace) -> Optional[Dict[str, float]]:
-    overrides, kind, factor, batch = MODELS[model]
+    overrides, _, factor, batch, precision = MODELS[model]
     cmd = [
         sys.executable,
         __file__,
@@ -149,6 +154,8 @@ def run_row(tree: Path, model: str, args: argparse.Namespace) -> Optional[Dict[s
         str(batch or args.batch),
         "--seconds",
         str(args.seconds),
+        "--precision",
+        precision,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": str(tree)}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
@@ -170,6 +177,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--overrides", help=argparse.SUPPRESS)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
@@ -186,15 +194,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     baseline = None
     for model in args.only:
         old = None
-        if args.old_tree is not None and MODELS[model][1] is None:
+        if args.old_tree is not None and MODELS[model][1]:
             old = run_row(args.old_tree, model, args)
         new = run_row(REPO_ROOT, model, args)
         if model == "paper" and old is not None:
             baseline = old
-        reference = old or (baseline if model == "paper_istft" else None)
+        reference = old or (baseline if model.startswith("paper") else None)
         ratio = f"{new['x_real_time'] / reference['x_real_time']:.2f}" if new and reference else "—"
-        if model == "paper_istft" and old is None and reference is not None:
-            ratio += " (vs old paper shape)"
+        if old is None and reference is not None:
+            ratio += " (vs old paper shape, fp32)"
 
         def cells(row):
             return [f"{row['seconds_per_step']:.2f}", f"{row['x_real_time']:.1f}"] if row else ["—", "—"]

@@ -482,3 +482,59 @@ def test_download_of_an_archive_without_the_split(tmp_path):
     mirror = _archive(tmp_path / "mirror", "dev-clean-2", tree, "LibriSpeech/other")
     with pytest.raises(ValueError, match="holds no dev-clean-2/"):
         prep.download_librispeech(tmp_path / "data", ["dev-clean-2"], str(mirror))
+
+
+def _eval_manifest(tmp_path):
+    """An evaluation manifest (relative wav paths, extra columns) of 3 rows."""
+    folder = tmp_path / "eval"
+    for name in ("61-70968-0000", "61-70968-0001", "121-121726-0000"):
+        write_audio(folder / "audio" / f"{name}.flac")
+    write_audio(folder / "audio" / "LJ001-0001.wav")
+    (folder / "manifest.csv").write_text(
+        "ID,wav,wrd,spk_id,corpus\n"
+        "61-70968-0000,audio/61-70968-0000.flac,HE BEGAN,61,LibriSpeech\n"
+        "61-70968-0001,audio/61-70968-0001.flac,GIVE NOT SO EARNEST A MIND,61,LibriSpeech\n"
+        "121-121726-0000,audio/121-121726-0000.flac,ALSO A POPULAR CONTRIVANCE,121,LibriSpeech\n"
+        "LJ001-0001,audio/LJ001-0001.wav,PRINTING,LJ,LJSpeech\n"
+    )
+    return folder / "manifest.csv"
+
+
+def test_link_split_reads_back_as_a_split(tmp_path):
+    """The selected rows of a manifest become a LibriSpeech split of links:
+    the preparation lists exactly them, with their words and speakers."""
+    manifest = _eval_manifest(tmp_path)
+    root = tmp_path / "LibriSpeech"
+    split = prep.link_split(manifest, root, "test-46", select={"corpus": ["LibriSpeech"]}, exclude={"spk_id": ["121"]})
+    assert split == root / "test-46"
+    assert all(p.is_symlink() for p in split.rglob("*.flac"))
+    _, rows = read_csv(prep.prepare_librispeech(root, tmp_path / "save", ["test-46"])["test-46"])
+    assert [(r[0], r[3], r[4]) for r in rows] == [
+        ("61-70968-0000", "61", "HE BEGAN"),
+        ("61-70968-0001", "61", "GIVE NOT SO EARNEST A MIND"),
+    ]
+    with pytest.raises(FileExistsError, match="test-46 exists"):
+        prep.link_split(manifest, root, "test-46")  # nothing overwritten
+    with pytest.raises(ValueError, match="no column 'gender'"):
+        prep.link_split(manifest, root, "other", select={"gender": ["f"]})
+    with pytest.raises(ValueError, match="LJ001-0001.*not LibriSpeech's"):
+        prep.link_split(manifest, root, "other")  # an LJSpeech ID has no speaker-chapter
+    assert not (root / "other").exists() and [p.name for p in root.iterdir()] == ["test-46"]  # no staging left
+
+
+def test_link_split_command_line(tmp_path, capsys):
+    manifest = _eval_manifest(tmp_path)
+    root, save = tmp_path / "LibriSpeech", tmp_path / "save"
+    argv = [str(root), str(save), "--splits", "t", "--link-from", str(manifest), "--select", "corpus=LibriSpeech"]
+    assert script.main(argv) == 0
+    _, rows = read_csv(save / "t.csv")
+    assert len(rows) == 3 and "t.csv" in capsys.readouterr().out
+    for bad, message in (
+        (argv, "exists"),
+        ([*argv[:3], "t", "u", *argv[4:]], "only --splits"),
+        ([str(root), str(save), "--splits", "v", "--select", "corpus=x"], "go with --link-from"),
+        ([str(root), str(save), "--splits", "w", "--link-from", str(manifest), "--exclude", "corpus"], "COLUMN=VALUE"),
+    ):
+        with pytest.raises(SystemExit):
+            script.main(bad)
+        assert message in capsys.readouterr().err

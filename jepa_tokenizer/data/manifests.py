@@ -10,6 +10,12 @@ script) share: reading durations, skipping work already done, atomic writes.
   ``ID, duration, wav, spk_id, wrd``.
 * :func:`prepare_unlabelled` reads any folder tree of audio (e.g. LibriLight)
   and writes ``<save_folder>/<name>.csv`` with ``ID, duration, wav, spk_id``.
+* :func:`link_split` lays the rows of any manifest (``ID`` of the form
+  ``<spk>-<chapter>-<utt>``, ``wav``, ``wrd``) out as a LibriSpeech split of
+  symbolic links, e.g. the LibriSpeech test-clean recordings of an
+  evaluation manifest as a test split for the recipes;
+  :func:`read_speech_rows` reads and filters such a manifest (also for the
+  evaluation).
 * :func:`merge_manifests` joins manifests into one;
   :func:`prepare_split_groups` prepares splits and merges them into one
   manifest per role (train, valid, test...).
@@ -44,6 +50,8 @@ __all__ = [
     "prepare_librispeech",
     "prepare_unlabelled",
     "merge_manifests",
+    "link_split",
+    "read_speech_rows",
     "prepare_split_groups",
     "split_manifests",
     "write_labelled_manifests",
@@ -279,6 +287,104 @@ def prepare_unlabelled(
 
 # ---------------------------------------------------------------------------
 # LibriSpeech layout
+
+
+def read_speech_rows(
+    path: PathLike,
+    select: Optional[Dict[str, Sequence[str]]] = None,
+    exclude: Optional[Dict[str, Sequence[str]]] = None,
+) -> List[Dict[str, str]]:
+    """The rows (dicts) of a CSV of speech with at least the columns ``ID``,
+    ``wav`` and ``wrd``, keeping those whose column values are among
+    ``select``'s and none of ``exclude``'s. A missing file, missing columns,
+    an unknown selection column or no row left is an error naming the file.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "m.csv"
+    >>> _ = path.write_text("ID,wav,wrd,spk\\na,a.wav,A,1\\nb,b.wav,B,2\\nc,c.wav,C,3\\n")
+    >>> [r["ID"] for r in read_speech_rows(path, select={"spk": ["1", "2"]}, exclude={"spk": [2]})]
+    ['a']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"manifest not found: {path}")
+    with open(path, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    missing = {"ID", "wav", "wrd"} - set(rows[0] if rows else {})
+    if not rows or missing:
+        raise ValueError(f"{path} needs the columns ID, wav and wrd and at least one row (missing: {sorted(missing)})")
+    what = str(path)
+    for column in set(select or {}) | set(exclude or {}):
+        if column not in rows[0]:
+            raise ValueError(f"{what} has no column {column!r} to select utterances by")
+    for column, values in (select or {}).items():
+        rows = [row for row in rows if row[column] in {str(v) for v in values}]
+    for column, values in (exclude or {}).items():
+        rows = [row for row in rows if row[column] not in {str(v) for v in values}]
+    if not rows:
+        raise ValueError(f"no utterance of {what} is left after select={select} exclude={exclude}")
+    return rows
+
+
+def link_split(
+    manifest: PathLike,
+    data_folder: PathLike,
+    split: str,
+    select: Optional[Dict[str, Sequence[str]]] = None,
+    exclude: Optional[Dict[str, Sequence[str]]] = None,
+) -> Path:
+    """Writes ``<data_folder>/<split>/<spk>/<chapter>/`` with a symbolic link
+    to each selected row's audio and the chapter's ``.trans.txt`` (from
+    ``wrd``), so the LibriSpeech preparation reads it as a split. IDs must be
+    LibriSpeech's ``<spk>-<chapter>-<utt>``; relative ``wav`` paths are
+    relative to the manifest's folder. An existing split folder is an error
+    (nothing is overwritten); the split is built in a staging folder and
+    moved into place whole.
+
+    Example
+    -------
+    >>> import tempfile, torch
+    >>> from jepa_tokenizer.data.audio import save_audio
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> save_audio(folder / "a.wav", torch.zeros(1600), 16000)
+    >>> _ = (folder / "m.csv").write_text("ID,wav,wrd\\n1-2-0003,a.wav,HELLO\\n")
+    >>> split = link_split(folder / "m.csv", folder / "LibriSpeech", "test-linked")
+    >>> sorted(p.name for p in (split / "1" / "2").iterdir())
+    ['1-2-0003.wav', '1-2.trans.txt']
+    """
+    manifest = Path(manifest)
+    check_names([split], "split")
+    target = Path(data_folder) / split
+    if target.exists():
+        raise FileExistsError(f"{target} exists; remove it to link the split again")
+    rows = read_speech_rows(manifest, select, exclude)
+    transcripts: Dict[Tuple[str, str], List[str]] = {}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{split}.", dir=target.parent))
+    try:
+        for row in rows:
+            parts = row["ID"].split("-")
+            if len(parts) != 3 or not all(part.isalnum() for part in parts):
+                raise ValueError(f"{manifest}: ID {row['ID']!r} is not LibriSpeech's <speaker>-<chapter>-<utterance>")
+            audio = Path(row["wav"]) if Path(row["wav"]).is_absolute() else manifest.parent / row["wav"]
+            if not audio.is_file():
+                raise FileNotFoundError(f"{manifest}: audio of {row['ID']} not found: {audio}")
+            if audio.suffix.lower() not in LIBRISPEECH_EXTENSIONS:
+                raise ValueError(f"{manifest}: {audio} is not one of {', '.join(LIBRISPEECH_EXTENSIONS)}")
+            chapter = staging / parts[0] / parts[1]
+            chapter.mkdir(parents=True, exist_ok=True)
+            os.symlink(audio.resolve(), chapter / f"{row['ID']}{audio.suffix.lower()}")
+            transcripts.setdefault((parts[0], parts[1]), []).append(f"{row['ID']} {row['wrd'].strip()}")
+        for (speaker, chapter), lines in transcripts.items():
+            text = "\n".join(lines) + "\n"
+            (staging / speaker / chapter / f"{speaker}-{chapter}{TRANSCRIPT_SUFFIX}").write_text(text, encoding="utf-8")
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return target
 
 
 def _labelled_rows(split_folder: Path) -> List[List[str]]:

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from jepa_tokenizer.data.audio import load_audio, save_audio
+from jepa_tokenizer.data.manifests import read_speech_rows
 from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics, resynthesis_wer
 
 __all__ = ["Utterance", "load_manifest", "resynthesize", "tokenizer_system", "evaluate_system", "write_utterance_table"]
@@ -57,22 +58,7 @@ def load_manifest(
     [('u1', torch.Size([16000]), 'HELLO')]
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"evaluation manifest not found: {path}")
-    with open(path, newline="", encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
-    missing = {"ID", "wav", "wrd"} - set(rows[0] if rows else {})
-    if not rows or missing:
-        raise ValueError(f"{path} needs the columns ID, wav and wrd and at least one row (missing: {sorted(missing)})")
-    for column in set(select or {}) | set(exclude or {}):
-        if column not in rows[0]:
-            raise ValueError(f"{path} has no column {column!r} to select utterances by")
-    for column, values in (select or {}).items():
-        rows = [row for row in rows if row[column] in {str(v) for v in values}]
-    for column, values in (exclude or {}).items():
-        rows = [row for row in rows if row[column] not in {str(v) for v in values}]
-    if not rows:
-        raise ValueError(f"no utterance of {path} is left after select={select} exclude={exclude}")
+    rows = read_speech_rows(path, select, exclude)
     utterances = []
     for row in rows[:max_utterances]:
         wav_path = Path(row["wav"])

@@ -10,6 +10,10 @@ Command line::
         --splits train-clean-100 dev-clean
     python recipes/LibriSpeech/librispeech_prepare.py DATA_FOLDER SAVE_FOLDER \\
         --unlabelled librilight_small
+    # the LibriSpeech rows of an evaluation manifest as a split of links, then its manifest
+    python recipes/LibriSpeech/librispeech_prepare.py DATA_FOLDER SAVE_FOLDER \\
+        --splits test-clean-46 --link-from ../shared/realspeech/manifest.csv \\
+        --select corpus=LibriSpeech --exclude spk_id=2412
 """
 
 import argparse
@@ -21,11 +25,23 @@ from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
 from jepa_tokenizer.data.manifests import (
     LABELLED_COLUMNS,
     UNLABELLED_COLUMNS,
+    link_split,
     prepare_librispeech,
     prepare_unlabelled,
 )
 
 __all__ = ["prepare_librispeech", "prepare_unlabelled", "LABELLED_COLUMNS", "UNLABELLED_COLUMNS", "main"]
+
+
+def _column_values(pairs: Optional[Sequence[str]]) -> dict:
+    """``["col=a,b", ...]`` -> ``{"col": ["a", "b"]}``."""
+    out = {}
+    for pair in pairs or []:
+        column, sep, values = pair.partition("=")
+        if not sep or not column or not values:
+            raise ValueError(f"expected COLUMN=VALUE[,VALUE...]; got {pair!r}")
+        out.setdefault(column, []).extend(values.split(","))
+    return out
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -40,13 +56,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--extensions", nargs="+", default=list(AUDIO_EXTENSIONS), help="audio extensions for --unlabelled"
     )
+    parser.add_argument(
+        "--link-from",
+        metavar="MANIFEST",
+        help="first lay out the rows of this CSV (ID, wav, wrd) as the one split of --splits, as symbolic links",
+    )
+    parser.add_argument("--select", nargs="+", metavar="COLUMN=VALUES", help="with --link-from: rows to keep")
+    parser.add_argument("--exclude", nargs="+", metavar="COLUMN=VALUES", help="with --link-from: rows to drop")
     args = parser.parse_args(argv)
     if (args.splits is None) == (args.unlabelled is None):
         parser.error("give exactly one of --splits or --unlabelled")
+    if args.link_from is not None and (args.splits is None or len(args.splits) != 1):
+        parser.error("--link-from makes one split: give its name as the only --splits")
+    if args.link_from is None and (args.select or args.exclude):
+        parser.error("--select and --exclude go with --link-from")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.unlabelled is not None:
         print(prepare_unlabelled(args.data_folder, args.save_folder, args.unlabelled, args.extensions))
     else:
+        if args.link_from is not None:
+            try:
+                select, exclude = _column_values(args.select), _column_values(args.exclude)
+                print(link_split(args.link_from, args.data_folder, args.splits[0], select, exclude))
+            except (OSError, ValueError) as error:
+                parser.error(str(error))
         for split, manifest in prepare_librispeech(args.data_folder, args.save_folder, args.splits).items():
             print(f"{split}\t{manifest}")
     return 0
