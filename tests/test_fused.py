@@ -120,3 +120,25 @@ def test_turned_off_nothing_is_compiled(monkeypatch, unfused):
 
     with unfused:
         assert torch.equal(triple(torch.ones(2)), torch.full((2,), 3.0))
+
+
+def test_many_gates_in_one_process_stay_fused():
+    """A process that builds many models (the controls runner, the
+    quickstart) calls the gate with parameters of other shapes, frozen or
+    not, batches of one, with and without autograd: the compiled kernel must
+    not be recompiled per variant until dynamo's limit (8) turns it off."""
+    import itertools
+
+    from jepa_tokenizer.nn.daam import _gate_backward, _gate_forward
+
+    torch.manual_seed(0)
+    variants = itertools.product([1, 2], [1, 2, 4], [True, False], [False, True])
+    for i, (batch, heads, trainable, no_grad) in enumerate(variants):
+        gate = DAAMGate(channels=16, num_gaussians=4, num_heads=heads, alpha_init=0.5).requires_grad_(trainable)
+        x = torch.randn(batch, 16, 30 + i, requires_grad=not no_grad)
+        if no_grad:
+            with torch.no_grad():
+                gate(x)
+        else:
+            gate(x).square().sum().backward()
+    assert _gate_forward.active() and _gate_backward.active(), fused_module._BROKEN

@@ -83,6 +83,10 @@ def fused(fn: Callable) -> Callable:
         first = "fn" not in compiled
         if first:
             compiled["fn"] = torch.compile(fn, dynamic=True, fullgraph=True)
+        if not torch.is_grad_enabled():
+            # no graph is built (e.g. inside an autograd.Function), so plain tensors: guards on
+            # parameters (their shapes, requires_grad) recompiled per module and hit dynamo's limit
+            args = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
         try:
             if first:  # compiles now; PyTorch's note that a CPU machine has no CUDA toolkit is noise here
                 with _quiet("torch.utils.cpp_extension"):

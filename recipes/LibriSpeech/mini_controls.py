@@ -234,7 +234,10 @@ class Controls:
                 markdown_table(["row", "frames/s", "bit/s", "steps", *resynthesis_headers()], table),
                 "",
             ]
-        for group, keys in (("stage1", ["train loss", "valid loss"]), ("codec", ["train G_loss", "valid G_loss"])):
+        for group, keys in (
+            ("stage1", ["train loss", "valid loss"]),
+            ("codec", ["train G_loss", "valid G_loss", "valid stoi"]),
+        ):
             chosen = stage1 if group == "stage1" else codecs
             if chosen:
                 picture = plot_curves(
