@@ -163,20 +163,27 @@ def plot_curves(
     title: Optional[str] = None,
 ) -> Path:
     """Plots ``keys`` against ``x_key`` for each SpeechBrain ``train_log.txt``
-    into a PNG (log y axis), one panel per key."""
-    fig, axes = pyplot().subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
+    into a PNG (log y axis), one panel per key, one legend under the panels
+    (long run titles would cover the curves inside them)."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6 + 0.25 * len(logs)), squeeze=False)
     for axis, key in zip(axes[0], keys):
         for path, label in zip(logs, labels):
             rows = [r for r in parse_train_log(path) if key in r and x_key in r]
-            axis.plot([r[x_key] for r in rows], [r[key] for r in rows], label=label)
+            axis.plot([r[x_key] for r in rows], [r[key] for r in rows], label=label, marker=".")
         axis.set_xlabel(x_key)
         axis.set_ylabel(key)
         axis.set_yscale("log")
         axis.grid(True, alpha=0.3)
-        axis.legend()
+    columns = 2 if len(logs) > 3 else max(1, len(logs))
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=columns)
     if title:
         fig.suptitle(title)
-    return save_figure(fig, output, dpi=110)
+    legend_rows = -(-len(logs) // columns)
+    fig.tight_layout(rect=(0, 0.02 + 0.055 * legend_rows, 1, 1))
+    fig.savefig(Path(output), dpi=110)
+    plt.close(fig)
+    return Path(output)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
