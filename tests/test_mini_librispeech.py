@@ -116,12 +116,21 @@ def test_controls_runner_trains_evaluates_and_skips_finished_rows(tmp_path, caps
     assert state["jepa_daam_s1"]["valid"]["loss"] > 0
     sets = state["codec_istft"]["evaluation"]
     assert "dev" in sets and 0 < sets["dev"]["stoi"] <= 1
+    assert 0 < sets["embedded"]["stoi"] <= 1  # the embedded corpus's test voices too
     assert state["codec_istft"]["rates"] == {"frame_rate": 2.5, "bitrate": 640.0}
     text = report.read_text()
     assert "Stage 1, DAAM, seed 1986" in text and "inverse-STFT decoder" in text and "original recordings" in text
     capsys.readouterr()
     controls.main(argv)
     assert "done before (2 steps)" in capsys.readouterr().out
+    # a set a finished row has no numbers for (added to the YAML later) is evaluated on a rerun
+    state_file = tmp_path / "controls" / "controls.json"
+    state = json.loads(state_file.read_text())
+    del state["codec_istft"]["evaluation"]["embedded"]
+    state_file.write_text(json.dumps(state))
+    controls.main(argv)
+    again = json.loads(state_file.read_text())["codec_istft"]["evaluation"]
+    assert again["dev"] == sets["dev"] and again["embedded"]["stoi"] == pytest.approx(sets["embedded"]["stoi"])
     # a finished row ships like a quickstart run, its training record with it
     ship = load_recipe("ship_model")
     info = json.loads(

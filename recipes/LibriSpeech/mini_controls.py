@@ -127,15 +127,17 @@ class Controls:
         self._save()
 
     def evaluate(self, row: dict) -> None:
-        """Resynthesis metrics of a codec row on every evaluation set."""
+        """Resynthesis metrics of a codec row on every evaluation set (the
+        sets it has no numbers for: a set added later is evaluated on a rerun)."""
         from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
         name = row["name"]
-        if "evaluation" in self.state[name]:
+        sets = {k: v for k, v in self.eval_sets().items() if k not in self.state[name].get("evaluation", {})}
+        if not sets:
             return
         tokenizer = JEPATokenizer.from_folder(self.output / name / "model", self.config["device"])
-        results = {}
-        for set_name, (manifest, filters) in self.eval_sets().items():
+        results = self.state[name].get("evaluation", {})
+        for set_name, (manifest, filters) in sets.items():
             utterances = load_manifest(manifest, tokenizer.sample_rate, self.config["eval_max_utterances"], **filters)
             with torch.no_grad():
                 out = evaluate_system(name, utterances, tokenizer.sample_rate, tokenizer_system(tokenizer), self.asr)
@@ -149,12 +151,23 @@ class Controls:
         """name -> (manifest, load_manifest filters)."""
         from jepa_tokenizer.data.manifests import prepare_split_groups
 
+        from jepa_tokenizer.data.embedded_corpus import corpus_path
+
         folder = self.output / "eval_manifests"
         groups = {"dev": self.config["test_splits"]}
         prepared = prepare_split_groups(
             self.config["data_folder"], str(folder), groups, {"dev": str(folder / "dev.csv")}, with_text=True
         )
         sets = {"dev": (prepared["dev"], {})}
+        if self.config["embedded_test_splits"]:  # the embedded corpus's synthetic test voices
+            embedded = prepare_split_groups(
+                corpus_path(),
+                str(folder / "embedded"),
+                {"embedded": self.config["embedded_test_splits"]},
+                {"embedded": str(folder / "embedded.csv")},
+                with_text=True,
+            )
+            sets["embedded"] = (embedded["embedded"], {})
         if self.eval_manifest:
             sets["test-clean"] = (
                 self.eval_manifest,
@@ -170,15 +183,15 @@ class Controls:
 
     def originals(self) -> Dict[str, Dict[str, float]]:
         """WER of the original recordings of each set (the reference row)."""
-        if "original" not in self.state:
-            rate = self.config["sample_rate"]
-            rows = {}
-            for set_name, (manifest, filters) in self.eval_sets().items():
-                utterances = load_manifest(manifest, rate, self.config["eval_max_utterances"], **filters)
-                rows[set_name] = evaluate_system("original", utterances, rate, None, self.asr)["averages"]
-            self.state["original"] = {"evaluation": rows}
+        rows = self.state.setdefault("original", {"evaluation": {}})["evaluation"]
+        missing = {k: v for k, v in self.eval_sets().items() if k not in rows}
+        rate = self.config["sample_rate"]
+        for set_name, (manifest, filters) in missing.items():
+            utterances = load_manifest(manifest, rate, self.config["eval_max_utterances"], **filters)
+            rows[set_name] = evaluate_system("original", utterances, rate, None, self.asr)["averages"]
+        if missing:
             self._save()
-        return self.state["original"]["evaluation"]
+        return rows
 
     def report(self) -> Path:
         """``controls.md``: the Stage-1 table, the codec table, the curves."""
