@@ -149,9 +149,8 @@ class Controls:
 
     def eval_sets(self) -> Dict[str, tuple]:
         """name -> (manifest, load_manifest filters)."""
-        from jepa_tokenizer.data.manifests import prepare_split_groups
-
         from jepa_tokenizer.data.embedded_corpus import corpus_path
+        from jepa_tokenizer.data.manifests import prepare_split_groups
 
         folder = self.output / "eval_manifests"
         groups = {"dev": self.config["test_splits"]}
