@@ -137,7 +137,7 @@ def test_controls_runner_trains_evaluates_and_skips_finished_rows(tmp_path, caps
         (ship.ship(tmp_path / "controls" / "codec_istft", tmp_path / "shipped") / "training.json").read_text()
     )
     assert info["stages"]["codec"]["steps"] == STEPS and "inverse-STFT" in info["title"]
-    assert len(info["commands"]) == 2 and "mini_controls.py" in info["commands"][0]
+    assert len(info["commands"]) == 3 and "mini_controls.py" in info["commands"][0]  # one per call
     assert info["evaluation"]["dev"] == sets["dev"] and info["tokens_equal_to_float32_model"] == 1.0
     with pytest.raises(FileNotFoundError, match="no finished row 'codec_hifigan'"):
         ship.ship(tmp_path / "controls" / "codec_hifigan", tmp_path / "other")

@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 _ENABLED = {"value": os.environ.get("JEPA_TOKENIZER_FUSED", "1") != "0"}
 _BROKEN: Dict[str, str] = {}  # kernel name -> why it runs eagerly
+#: Graphs dynamo may keep per kernel: one per dtype, device and size-1 pattern of the
+#: inputs; its default (8, for all of a process) is spent by a process that builds many
+#: models (the test suite, the controls runner), after which the kernel ran eagerly.
+RECOMPILE_LIMIT = 64
 
 
 def set_fused(enabled: bool) -> None:
@@ -88,10 +92,12 @@ def fused(fn: Callable) -> Callable:
             # parameters (their shapes, requires_grad) recompiled per module and hit dynamo's limit
             args = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
         try:
-            if first:  # compiles now; PyTorch's note that a CPU machine has no CUDA toolkit is noise here
-                with _quiet("torch.utils.cpp_extension"):
-                    return compiled["fn"](*args)
-            return compiled["fn"](*args)
+            limit = max(RECOMPILE_LIMIT, torch._dynamo.config.recompile_limit)
+            with torch._dynamo.config.patch(recompile_limit=limit):
+                if first:  # compiles now; PyTorch's note that a CPU machine has no CUDA toolkit is noise here
+                    with _quiet("torch.utils.cpp_extension"):
+                        return compiled["fn"](*args)
+                return compiled["fn"](*args)
         except Exception as err:  # no compiler, unsupported backend...: the formula as written
             _BROKEN[fn.__qualname__] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             logger.warning("%s runs unfused (torch.compile failed: %s)", fn.__qualname__, _BROKEN[fn.__qualname__])
