@@ -35,11 +35,12 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, output: Union[str, Path], dpi: int = 100) -> Path:
-    """Writes ``fig`` to ``output`` (folders created) and closes it."""
+def save_figure(fig, output: Union[str, Path], dpi: int = 100, rect=None) -> Path:
+    """Writes ``fig`` to ``output`` (folders created) and closes it; ``rect``
+    is the part of the figure the panels are laid out in (room for a legend)."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(output, dpi=dpi)
     pyplot().close(fig)
     return output
@@ -78,8 +79,7 @@ def plot_spectrograms(
     >>> path.stat().st_size > 0
     True
     """
-    plt = pyplot()
-    fig, axes = plt.subplots(
+    fig, axes = pyplot().subplots(
         len(rows), len(column_labels), figsize=(4 * len(column_labels), 2.4 * len(rows)), squeeze=False
     )
     for r, (wavs, label) in enumerate(zip(rows, row_labels)):
@@ -165,8 +165,7 @@ def plot_curves(
     """Plots ``keys`` against ``x_key`` for each SpeechBrain ``train_log.txt``
     into a PNG (log y axis), one panel per key, one legend under the panels
     (long run titles would cover the curves inside them)."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6 + 0.25 * len(logs)), squeeze=False)
+    fig, axes = pyplot().subplots(1, len(keys), figsize=(5 * len(keys), 3.6 + 0.25 * len(logs)), squeeze=False)
     for axis, key in zip(axes[0], keys):
         for path, label in zip(logs, labels):
             rows = [r for r in parse_train_log(path) if key in r and x_key in r]
@@ -180,10 +179,7 @@ def plot_curves(
     if title:
         fig.suptitle(title)
     legend_rows = -(-len(logs) // columns)
-    fig.tight_layout(rect=(0, 0.02 + 0.055 * legend_rows, 1, 1))
-    fig.savefig(Path(output), dpi=110)
-    plt.close(fig)
-    return Path(output)
+    return save_figure(fig, output, dpi=110, rect=(0, 0.02 + 0.055 * legend_rows, 1, 1))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
