@@ -28,6 +28,7 @@ __all__ = [
     "find_checkpoint_file",
     "load_encoder_weights",
     "TrainingClock",
+    "run_progress",
     "stop_if_out_of_time",
     "TimeBudgetBrain",
     "recipe_argv",
@@ -168,6 +169,13 @@ class TrainingClock:
         """Seconds spent so far, earlier sessions included."""
         return self.spent_before + self.timer() - self.started
 
+    @property
+    def fraction(self) -> Optional[float]:
+        """Share of the budget spent (None without a budget)."""
+        if self.budget_minutes is None:
+            return None
+        return self.seconds / (60 * self.budget_minutes) if self.budget_minutes > 0 else 1.0
+
     def out_of_time(self) -> bool:
         """Whether the budget is spent (never, without a budget)."""
         return self.budget_minutes is not None and self.seconds >= 60 * self.budget_minutes
@@ -206,16 +214,33 @@ class TrainingClock:
         self.started = self.timer()
 
 
+def run_progress(brain) -> float:
+    """Share of the run done (0 to 1): of its time budget or of its
+    ``optimizer_step_limit``, whichever is further along."""
+    shares = [brain.hparams.clock.fraction or 0.0]
+    limit = getattr(brain, "optimizer_step_limit", None)
+    if limit:
+        shares.append(brain.optimizer_step / limit)
+    return min(1.0, max(shares))
+
+
 def stop_if_out_of_time(brain, **postfix) -> None:
     """Ends ``brain.fit`` after this step (validation and the checkpoint still
-    run) once ``brain.hparams.clock`` is out of time; rank 0 decides for all.
-    Call it after every optimizer step."""
+    run) once ``brain.hparams.clock`` is out of time, and sets the next step's
+    learning rates by ``brain.hparams.lr_cooldown`` (a ``LinearCooldown``),
+    when there is one, from the run's progress; rank 0 decides both for all.
+    Call it before the first step and after every optimizer step."""
     clock = brain.hparams.clock
     clock.tick(step=brain.optimizer_step, **postfix)
-    decision = [clock.out_of_time()]
+    decision = [clock.out_of_time(), run_progress(brain)]
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.broadcast_object_list(decision, src=0)
-    if decision[0]:
+    out_of_time, progress = decision
+    cooldown = getattr(brain.hparams, "lr_cooldown", None)
+    if cooldown is not None:
+        optimizers = getattr(brain, "optimizers_dict", None) or {"opt": brain.optimizer}
+        cooldown.apply(optimizers.values(), progress)
+    if out_of_time:
         brain.optimizer_step_limit = brain.optimizer_step
 
 
