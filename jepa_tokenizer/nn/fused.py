@@ -63,6 +63,14 @@ def _quiet(name: str):
         log.setLevel(level)
 
 
+def _raise_recompile_limit() -> None:
+    """Raises dynamo's process-wide recompile limit to ``RECOMPILE_LIMIT``
+    (never lowers it). Once per kernel, not per call: patching the config
+    around every call cost about 1 ms each, a tenth of a training step."""
+    if torch._dynamo.config.recompile_limit < RECOMPILE_LIMIT:
+        torch._dynamo.config.recompile_limit = RECOMPILE_LIMIT
+
+
 def fused(fn: Callable) -> Callable:
     """Decorator: ``fn`` (pure tensor code, no Python-side effects) runs
     compiled when fusing is on and compiling works, else as written.
@@ -92,12 +100,11 @@ def fused(fn: Callable) -> Callable:
             # parameters (their shapes, requires_grad) recompiled per module and hit dynamo's limit
             args = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
         try:
-            limit = max(RECOMPILE_LIMIT, torch._dynamo.config.recompile_limit)
-            with torch._dynamo.config.patch(recompile_limit=limit):
-                if first:  # compiles now; PyTorch's note that a CPU machine has no CUDA toolkit is noise here
-                    with _quiet("torch.utils.cpp_extension"):
-                        return compiled["fn"](*args)
-                return compiled["fn"](*args)
+            if first:  # compiles now; PyTorch's note that a CPU machine has no CUDA toolkit is noise here
+                _raise_recompile_limit()
+                with _quiet("torch.utils.cpp_extension"):
+                    return compiled["fn"](*args)
+            return compiled["fn"](*args)
         except Exception as err:  # no compiler, unsupported backend...: the formula as written
             _BROKEN[fn.__qualname__] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             logger.warning("%s runs unfused (torch.compile failed: %s)", fn.__qualname__, _BROKEN[fn.__qualname__])
