@@ -121,9 +121,17 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(
         str(interval),
         "--grad_accumulation_factor",
         str(accumulation),
+        # learning rates falling over the whole run: a resumed run continues the schedule
+        "--optimizer_step_limit",
+        "10",
+        "--lr_cooldown_share",
+        "1.0",
     ]
     whole = recipe.main(recipe_args(tmp_path / "whole", *extra))
     assert whole.optimizer_step == 10 // accumulation
+    factor = whole.hparams.lr_cooldown.factor(whole.optimizer_step / 10)
+    assert whole.optimizer.param_groups[0]["lr"] == pytest.approx(whole.hparams.lr * factor)
+    assert factor < 1.0
 
     original = recipe.JEPABrain.on_fit_batch_start
 
