@@ -1,11 +1,15 @@
 """Training throughput of codecs, this tree against an older commit, in one run.
 
 Throughput is seconds of audio per second of one training step (forward,
-generator loss, backward, AdamW step; no discriminator) on random noise,
+generator loss, backward, AdamW step as the tree's codec recipe runs it:
+fused where its YAML says ``fused_adam: True``; no discriminator) on random noise,
 batch ``--batch`` x ``--seconds``, ``--threads`` torch threads; the median of
 ``--steps`` timed steps after one warm-up step (which also compiles what is
 compiled). Each row runs in its own process, one after another, with the
-package of its tree on ``sys.path``.
+package of its tree on ``sys.path``; with ``--rounds N`` every row runs N
+times, old and new interleaved, and the table gives medians and the range of
+the per-round ratios (this machine's speed drifts by 1.5x within an hour, and
+the old code's memory-bound steps drift more than the new code's).
 
 Rows: the "paper shape" codec of issue 14 (16 kHz, 2.5 Hz, encoder channels
 16-32-64-128-192-256, two residual units per block, 2 Conformer layers, 128
@@ -16,7 +20,7 @@ with the inverse-STFT decoder (this tree only); ``_bf16`` rows run the
 forward pass and the loss under CPU autocast to bfloat16 (this tree only). The old tree is a checkout of
 the old commit, for example ``git worktree add ~/old25 25d9101``.
 
-    python benchmarks/train_speed.py --old-tree ~/old25 --threads 2
+    python benchmarks/train_speed.py --old-tree ~/old25 --threads 2 --rounds 3
     python benchmarks/train_speed.py --old-tree ~/old25 --only paper --output train_speed.md
 """
 
@@ -70,6 +74,20 @@ def config_path(tree: Path) -> Path:
     raise FileNotFoundError(f"no jepa_16k.yaml in {tree}")
 
 
+def recipe_fuses_adam(tree: Path) -> bool:
+    """Whether a tree's codec recipe runs AdamW fused (``fused_adam: True``):
+    each row's optimizer is its tree's recipe's."""
+    for candidate in (
+        tree / "recipes" / "LibriSpeech" / "codec" / "hparams" / "train_codec.yaml",
+        tree / "hparams" / "train_codec.yaml",
+    ):
+        if candidate.is_file():
+            return any(
+                line.split("#")[0].split() == ["fused_adam:", "True"] for line in candidate.read_text().splitlines()
+            )
+    return False
+
+
 def worker(args: argparse.Namespace) -> None:
     """One row, in this process: prints a JSON line of its measurements."""
     sys.path.insert(0, str(args.tree))
@@ -102,7 +120,7 @@ def worker(args: argparse.Namespace) -> None:
         ),
         mel_weight=15.0,
     )
-    optimizer = torch.optim.AdamW(codec.parameters(), lr=1e-4)
+    optimizer = torch.optim.AdamW(codec.parameters(), lr=1e-4, fused=recipe_fuses_adam(Path(args.tree)))
     wav = torch.randn(args.batch, int(args.seconds * rate)) * 0.1
 
     def step():
@@ -173,6 +191,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=1, help="run every row this many times, interleaved (medians)")
     parser.add_argument("--output", type=Path, help="also write the Markdown table here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", type=Path, help=argparse.SUPPRESS)
@@ -188,25 +207,49 @@ def main(argv: Optional[List[str]] = None) -> None:
         "",
         f"`python benchmarks/{Path(__file__).name} {shlex.join(argv if argv is not None else sys.argv[1:])}`",
         "",
-        "| model | parameters | batch | old s/step | old x RT | new s/step | new x RT | new / old |",
+        "| model | parameters | batch | old s/step | old x RT | new s/step | new x RT | new / old (range over rounds) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    baseline = None
+    # rounds: every row once per round, old and new side by side, so that a machine whose speed
+    # drifts (shared cores) drifts under both; the table takes medians over rounds and the per-round
+    # ratios show the spread
+    runs: Dict[str, Dict[str, List[Dict[str, float]]]] = {model: {"old": [], "new": []} for model in args.only}
+    for round_index in range(args.rounds):
+        for model in args.only:
+            if args.old_tree is not None and MODELS[model][1]:
+                row = run_row(args.old_tree, model, args)
+                if row:
+                    runs[model]["old"].append(row)
+            row = run_row(REPO_ROOT, model, args)
+            if row:
+                runs[model]["new"].append(row)
+            print(f"round {round_index + 1}/{args.rounds}: {model} done", file=sys.stderr, flush=True)
+
+    def median_row(rows):
+        if not rows:
+            return None
+        return {
+            **rows[0],
+            "seconds_per_step": statistics.median(r["seconds_per_step"] for r in rows),
+            "x_real_time": statistics.median(r["x_real_time"] for r in rows),
+        }
+
+    def cells(row):
+        return [f"{row['seconds_per_step']:.2f}", f"{row['x_real_time']:.1f}"] if row else ["—", "—"]
+
     for model in args.only:
-        old = None
-        if args.old_tree is not None and MODELS[model][1]:
-            old = run_row(args.old_tree, model, args)
-        new = run_row(REPO_ROOT, model, args)
-        if model == "paper" and old is not None:
-            baseline = old
-        reference = old or (baseline if model.startswith("paper") else None)
-        ratio = f"{new['x_real_time'] / reference['x_real_time']:.2f}" if new and reference else "—"
-        if old is None and reference is not None:
-            ratio += " (vs old paper shape, fp32)"
-
-        def cells(row):
-            return [f"{row['seconds_per_step']:.2f}", f"{row['x_real_time']:.1f}"] if row else ["—", "—"]
-
+        # rows the old tree cannot run compare with its paper-shape row of the same rounds
+        old_rows = runs[model]["old"] or (runs["paper"]["old"] if model.startswith("paper") and "paper" in runs else [])
+        old, new = median_row(runs[model]["old"]), median_row(runs[model]["new"])
+        reference = median_row(old_rows)
+        ratio = "—"
+        if new and reference:
+            per_round = [n["x_real_time"] / o["x_real_time"] for n, o in zip(runs[model]["new"], old_rows)]
+            ratio = f"{new['x_real_time'] / reference['x_real_time']:.2f}"
+            if len(per_round) > 1:
+                ratio += f" ({min(per_round):.2f}-{max(per_round):.2f})"
+            if not runs[model]["old"]:
+                ratio += " vs old paper shape, fp32"
         params = (new or old or {}).get("parameters")
         lines.append(
             "| "
@@ -216,7 +259,6 @@ def main(argv: Optional[List[str]] = None) -> None:
             )
             + " |"
         )
-        print(lines[-1], flush=True)
     text = "\n".join(lines)
     print("\n" + text)
     if args.output:

@@ -16,11 +16,16 @@ from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.conformer import ConformerStack
 from jepa_tokenizer.nn.daam import DAAMGate
 from jepa_tokenizer.nn.frontend import LogMelFrontend
-from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute, steps_mask
+from jepa_tokenizer.nn.lengths import ceil_div, padding_mask, relative_to_absolute
 from jepa_tokenizer.nn.residual import ResidualUnit, fold_weight_norm, maybe_weight_norm, same_padding
 from jepa_tokenizer.nn.validation import check_relative_lengths, check_waveform
 
 __all__ = ["ResidualUnit", "EncoderBlock", "EncoderOutput", "JEPAEncoder"]
+
+
+def _masked(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    """``x * mask``, or ``x`` where there is no mask."""
+    return x if mask is None else x * mask
 
 
 class EncoderBlock(nn.Module):
@@ -75,7 +80,13 @@ class EncoderBlock(nn.Module):
     ):
         super().__init__()
         self.stride = stride
-        self.down = maybe_weight_norm(nn.Conv1d(in_channels, out_channels, 2 * stride, stride=stride), weight_norm)
+        # pads stride // 2 on the left and the rest on the right; an even stride pads the same on both
+        # sides, which the convolution does itself (no padded copy of its input, forward or backward)
+        self.pad = (stride // 2, stride - stride // 2)
+        inner = self.pad[0] if self.pad[0] == self.pad[1] else 0
+        self.down = maybe_weight_norm(
+            nn.Conv1d(in_channels, out_channels, 2 * stride, stride=stride, padding=inner), weight_norm
+        )
         self.act = SnakeBeta(out_channels)
         self.units = nn.ModuleList(ResidualUnit(out_channels, kernel_size, d, weight_norm) for d in dilations)
         self.gate = (
@@ -104,13 +115,13 @@ class EncoderBlock(nn.Module):
         (``[B, T / stride]`` bool) leaves output steps out of the gate's
         statistics.
         """
-        left = self.stride // 2
-        x = self.down(F.pad(x, (left, self.stride - left)))
+        x = self.down(x if self.down.padding[0] else F.pad(x, self.pad))
         mask = None
         if counts is not None:
             counts = torch.div(counts, self.stride, rounding_mode="floor")
-            mask = steps_mask(counts, x.shape[-1]).to(x.dtype)
-            x = x * mask
+            mask = padding_mask(counts, x.shape[-1], x.dtype)
+            if mask is not None:
+                x = x * mask
         x = self.act(x)
         for unit in self.units:
             x = unit(x, mask)
@@ -352,7 +363,8 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         x = F.pad(wav, (0, padded - time)).unsqueeze(1)
         # Each item's signal is its samples plus zeros up to a whole frame, as
         # it would be alone; the rest of the batch padding is masked out.
-        x = x * steps_mask(samples, padded).to(x.dtype)
+        # Masks are skipped where nothing is padded (a training batch of crops).
+        x = _masked(x, padding_mask(samples, padded, x.dtype))
         if hidden is not None:
             hidden = hidden.to(x.device, torch.bool)
             x = x * (~hidden).repeat_interleave(self.hop_length, dim=1).unsqueeze(1).to(x.dtype)
@@ -362,8 +374,8 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         else:
             size //= self.frontend.hop_length
             steps = torch.div(steps, self.frontend.hop_length, rounding_mode="floor")
-            x = self.frontend(x.squeeze(1)) * steps_mask(steps, size).to(x.dtype)
-        x = self.stem(x) * steps_mask(steps, size).to(x.dtype)
+            x = _masked(self.frontend(x.squeeze(1)), padding_mask(steps, size, x.dtype))
+        x = _masked(self.stem(x), padding_mask(steps, size, x.dtype))
         gates = []
         for block in self.blocks:
             size //= block.stride
@@ -376,7 +388,7 @@ class JEPAEncoder(RecordsArguments, nn.Module):
             else:
                 x = block(x, steps, stats_mask=visible)
             steps = torch.div(steps, block.stride, rounding_mode="floor")
-        x = self.bottleneck(x) * steps_mask(counts, frames).to(x.dtype)
+        x = _masked(self.bottleneck(x), padding_mask(counts, frames, x.dtype))
         return x, counts, (gates if return_gates else None)
 
     def forward(
