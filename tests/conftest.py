@@ -21,6 +21,17 @@ SHARED_SPEECH = REPO.parent / "shared" / "realspeech"
 RECIPES = REPO / "recipes"
 
 
+class FakeTimer:
+    """A monotonic clock that moves only when told (``timer.now += seconds``):
+    time budgets tested without wall-clock time."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
 def recipe_file(name: str) -> Path:
     """The one file of the recipes named ``name`` (a script such as
     ``train_codec.py`` or a recipe YAML such as ``train_codec.yaml``, which

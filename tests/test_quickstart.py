@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import soundfile
-from conftest import SHARED_SPEECH, embedded_recipe_args, load_recipe, recipe_file, wer_file_summary
+from conftest import SHARED_SPEECH, FakeTimer, embedded_recipe_args, load_recipe, recipe_file, wer_file_summary
 
 from jepa_tokenizer.training.experiment import TrainingClock, recipe_argv, stop_if_out_of_time
 
@@ -125,16 +125,6 @@ def test_recipe_resumed_with_its_budget_spent_does_not_train(tmp_path):
     )
     assert second.optimizer_step == 3
     assert second.hparams.clock.spent_before == spent  # the first run's time came back from its checkpoint
-
-
-class FakeTimer:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
 
 
 def test_training_clock_budget_with_a_fake_clock(tmp_path):

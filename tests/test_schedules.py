@@ -5,19 +5,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import load_recipe
+from conftest import FakeTimer, load_recipe
 from test_codec_recipe import codec_args
 
 from jepa_tokenizer.training.experiment import TrainingClock, run_progress, stop_if_out_of_time
 from jepa_tokenizer.training.schedules import LinearCooldown
-
-
-class FakeTimer:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 def _optimizer(*lrs):
