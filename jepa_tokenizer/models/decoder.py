@@ -17,7 +17,7 @@ from torch import nn
 
 from jepa_tokenizer.nn.activations import SnakeBeta
 from jepa_tokenizer.nn.arguments import RecordsArguments
-from jepa_tokenizer.nn.lengths import steps_mask
+from jepa_tokenizer.nn.lengths import any_padded, steps_mask
 from jepa_tokenizer.nn.residual import ResidualUnit, fold_weight_norm, maybe_weight_norm, same_padding
 
 __all__ = ["MRFBlock", "HiFiGANDecoder"]
@@ -198,8 +198,8 @@ class HiFiGANDecoder(RecordsArguments, nn.Module):
         """
         if latents.dim() != 3:
             raise ValueError(f"latents must have shape [batch, frames, dim]; got {tuple(latents.shape)}")
-        if counts is not None and bool((counts >= latents.shape[1]).all()):
-            counts = None  # no padding: masks of ones would only cost passes over the audio
+        if counts is not None and not any_padded(counts, latents.shape[1]):
+            counts = None  # no padding: no masks
         x = latents.transpose(1, 2)
         x = self.conv_in(x)
         steps = None

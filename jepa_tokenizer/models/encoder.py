@@ -16,16 +16,11 @@ from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.conformer import ConformerStack
 from jepa_tokenizer.nn.daam import DAAMGate
 from jepa_tokenizer.nn.frontend import LogMelFrontend
-from jepa_tokenizer.nn.lengths import ceil_div, padding_mask, relative_to_absolute
+from jepa_tokenizer.nn.lengths import any_padded, ceil_div, relative_to_absolute, steps_mask
 from jepa_tokenizer.nn.residual import ResidualUnit, fold_weight_norm, maybe_weight_norm, same_padding
 from jepa_tokenizer.nn.validation import check_relative_lengths, check_waveform
 
 __all__ = ["ResidualUnit", "EncoderBlock", "EncoderOutput", "JEPAEncoder"]
-
-
-def _masked(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-    """``x * mask``, or ``x`` where there is no mask."""
-    return x if mask is None else x * mask
 
 
 class EncoderBlock(nn.Module):
@@ -119,9 +114,8 @@ class EncoderBlock(nn.Module):
         mask = None
         if counts is not None:
             counts = torch.div(counts, self.stride, rounding_mode="floor")
-            mask = padding_mask(counts, x.shape[-1], x.dtype)
-            if mask is not None:
-                x = x * mask
+            mask = steps_mask(counts, x.shape[-1]).to(x.dtype)
+            x = x * mask
         x = self.act(x)
         for unit in self.units:
             x = unit(x, mask)
@@ -362,20 +356,27 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         counts = ceil_div(samples, self.hop_length)  # real frames per item
         x = F.pad(wav, (0, padded - time)).unsqueeze(1)
         # Each item's signal is its samples plus zeros up to a whole frame, as
-        # it would be alone; the rest of the batch padding is masked out.
-        # Masks are skipped where nothing is padded (a training batch of crops).
-        x = _masked(x, padding_mask(samples, padded, x.dtype))
+        # it would be alone; the rest of the batch padding is masked out. Where
+        # no item is padded (a training batch of crops) nothing is, at any rate:
+        # no masks (steps None), checked once here.
+        masked = any_padded(samples, padded)
+        if masked:
+            x = x * steps_mask(samples, padded).to(x.dtype)
         if hidden is not None:
             hidden = hidden.to(x.device, torch.bool)
             x = x * (~hidden).repeat_interleave(self.hop_length, dim=1).unsqueeze(1).to(x.dtype)
-        size, steps = padded, counts * self.hop_length  # stem input steps
+        size, steps = padded, (counts * self.hop_length if masked else None)  # stem input steps
         if self.frontend is None:
             x = x * self.input_gain
         else:
             size //= self.frontend.hop_length
-            steps = torch.div(steps, self.frontend.hop_length, rounding_mode="floor")
-            x = _masked(self.frontend(x.squeeze(1)), padding_mask(steps, size, x.dtype))
-        x = _masked(self.stem(x), padding_mask(steps, size, x.dtype))
+            x = self.frontend(x.squeeze(1))
+            if masked:
+                steps = torch.div(steps, self.frontend.hop_length, rounding_mode="floor")
+                x = x * steps_mask(steps, size).to(x.dtype)
+        x = self.stem(x)
+        if masked:
+            x = x * steps_mask(steps, size).to(x.dtype)
         gates = []
         for block in self.blocks:
             size //= block.stride
@@ -387,8 +388,11 @@ class JEPAEncoder(RecordsArguments, nn.Module):
                 gates.append(gate)
             else:
                 x = block(x, steps, stats_mask=visible)
-            steps = torch.div(steps, block.stride, rounding_mode="floor")
-        x = _masked(self.bottleneck(x), padding_mask(counts, frames, x.dtype))
+            if masked:
+                steps = torch.div(steps, block.stride, rounding_mode="floor")
+        x = self.bottleneck(x)
+        if masked:
+            x = x * steps_mask(counts, frames).to(x.dtype)
         return x, counts, (gates if return_gates else None)
 
     def forward(

@@ -20,7 +20,7 @@ from torch import nn
 
 from jepa_tokenizer.nn.arguments import RecordsArguments
 from jepa_tokenizer.nn.convnext import ConvNeXtBlock
-from jepa_tokenizer.nn.lengths import ceil_div, steps_mask
+from jepa_tokenizer.nn.lengths import any_padded, ceil_div, steps_mask
 
 __all__ = ["ISTFTDecoder"]
 
@@ -144,8 +144,8 @@ class ISTFTDecoder(RecordsArguments, nn.Module):
         (zero past the real frames)."""
         if latents.dim() != 3:
             raise ValueError(f"latents must have shape [batch, frames, dim]; got {tuple(latents.shape)}")
-        if counts is not None and bool((counts >= latents.shape[1]).all()):
-            counts = None  # no padding: masks of ones would only cost passes over the audio
+        if counts is not None and not any_padded(counts, latents.shape[1]):
+            counts = None  # no padding: no masks
         x = latents.transpose(1, 2)
         mask = None if counts is None else steps_mask(counts.to(x.device), x.shape[-1]).to(x.dtype)
         x = self.embed(x if mask is None else x * mask)

@@ -7,12 +7,12 @@ Authors
  * jepa-tokenizer team 2026
 """
 
-from typing import Optional, Union
+from typing import Union
 
 import torch
 from speechbrain.dataio.dataio import length_to_mask
 
-__all__ = ["relative_to_absolute", "steps_mask", "padding_mask", "ceil_div"]
+__all__ = ["relative_to_absolute", "steps_mask", "any_padded", "ceil_div"]
 
 IntOrTensor = Union[int, torch.Tensor]
 
@@ -45,23 +45,17 @@ def steps_mask(counts: torch.Tensor, max_len: int) -> torch.Tensor:
     return mask.unsqueeze(1)
 
 
-def padding_mask(counts: Optional[torch.Tensor], max_len: int, dtype: torch.dtype) -> Optional[torch.Tensor]:
-    """``steps_mask`` in ``dtype``, or ``None`` where no item is padded
-    (``counts`` is None or every count reaches ``max_len``): a mask of ones
-    would only cost passes over the signal (at the full sample rate, a
-    multiply forward and another backward per masked tensor).
+def any_padded(counts: torch.Tensor, max_len: int) -> bool:
+    """Whether some item has fewer than ``max_len`` real steps. Models check it
+    once per batch and skip every mask when no item is padded (a training batch
+    of crops): a mask of ones only costs passes over the signal.
 
     Example
     -------
-    >>> padding_mask(torch.tensor([3, 3]), 3, torch.float32) is None
-    True
-    >>> padding_mask(torch.tensor([1, 3]), 3, torch.float32).squeeze(1)
-    tensor([[1., 0., 0.],
-            [1., 1., 1.]])
+    >>> any_padded(torch.tensor([3, 3]), 3), any_padded(torch.tensor([1, 3]), 3)
+    (False, True)
     """
-    if counts is None or bool((counts >= max_len).all()):
-        return None
-    return steps_mask(counts, max_len).to(dtype)
+    return not bool((counts >= max_len).all())
 
 
 def ceil_div(numerator: IntOrTensor, denominator: int) -> IntOrTensor:
