@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from jepa_tokenizer import BlockMasker, EMAUpdater, MaskedPredictionLoss
+from jepa_tokenizer.training.jepa import batch_centered, item_variance_share
 
 
 def test_mask_ratio_span_bounds_and_padding():
@@ -93,6 +94,44 @@ def test_loss_scores_only_masked_frames():
     assert float(value) == pytest.approx(0.0, abs=1e-6)
     smooth = MaskedPredictionLoss(kind="smooth_l1", beta=1.0)
     assert float(smooth(torch.zeros(1, 1, 1), torch.full((1, 1, 1), 3.0), torch.ones(1, 1, dtype=torch.bool))) == 2.5
+
+
+def test_batch_centering_removes_a_positional_target_and_ignores_padding():
+    torch.manual_seed(0)
+    content = torch.randn(4, 6, 3)
+    position = torch.randn(1, 6, 3).expand(4, 6, 3) * 10  # the same vector at frame n of every item
+    counts = torch.tensor([6, 6, 5, 3])
+    centred = batch_centered(content + position, counts)
+    real = torch.arange(6).view(1, -1) < counts.view(-1, 1)
+    assert torch.allclose(centred[real], batch_centered(content, counts)[real], atol=1e-5)
+    # at every frame index the real items average to zero
+    for n in range(6):
+        assert torch.allclose(centred[real[:, n], n].mean(0), torch.zeros(3), atol=1e-5)
+    padded = content.clone()
+    padded[3, 3:] = 1e6  # padding neither moves the means nor is changed
+    assert torch.equal(batch_centered(padded, counts)[:3], batch_centered(content, counts)[:3])
+    assert torch.equal(batch_centered(padded, counts)[3, 3:], padded[3, 3:])
+    # a frame only one item has is left as it is (no mean to take)
+    lone = batch_centered(content, torch.tensor([6, 2, 2, 2]))
+    assert torch.equal(lone[0, 2:], content[0, 2:])
+    # the monitor: near 0 for a positional target, near 1 for independent items
+    assert item_variance_share(position + 1e-4 * content, counts) < 1e-3
+    assert item_variance_share(content, counts) > 0.5
+
+
+def test_centred_loss_gives_a_positional_target_no_easy_prediction():
+    torch.manual_seed(0)
+    position = torch.randn(1, 8, 3).expand(4, 8, 3) * 3
+    target = position + torch.randn(4, 8, 3) * 1e-2  # what the collapsed Stage-1 encoder made
+    everything = torch.ones(4, 8, dtype=torch.bool)
+    timed = MaskedPredictionLoss(normalize_targets_over_time=True)
+    guess = timed.time_normalized(position, None)  # predicting the position alone
+    assert float(timed(guess, target, everything)) < 1e-3
+    centred = MaskedPredictionLoss(normalize_targets_over_time=True, center_targets_over_batch=True)
+    assert float(centred(guess, target, everything)) > 0.8
+    pred = guess.clone().requires_grad_(True)
+    centred(pred, target, everything).backward()
+    assert pred.grad.abs().sum() > 0
 
 
 def test_targets_normalised_over_time_ignore_padding_and_punish_collapse():

@@ -113,13 +113,17 @@ def test_controls_runner_trains_evaluates_and_skips_finished_rows(tmp_path, caps
     report = controls.main(argv)
     state = json.loads((tmp_path / "controls" / "controls.json").read_text())
     assert state["jepa_daam_s1"]["steps"] == state["codec_istft"]["steps"] == STEPS
-    assert state["jepa_daam_s1"]["valid"]["loss"] > 0
+    stage1 = state["jepa_daam_s1"]["valid"]
+    assert stage1["loss"] > 0 and 0 <= stage1["target_item_share"] <= 1
+    # the main job's Stage 1 adds the variance term: the table shows the masked loss alone
+    assert 0 < stage1["masked_loss"] < stage1["loss"]
     sets = state["codec_istft"]["evaluation"]
     assert "dev" in sets and 0 < sets["dev"]["stoi"] <= 1
     assert 0 < sets["embedded"]["stoi"] <= 1  # the embedded corpus's test voices too
     assert state["codec_istft"]["rates"] == {"frame_rate": 2.5, "bitrate": 640.0}
     text = report.read_text()
     assert "Stage 1, DAAM, seed 1986" in text and "inverse-STFT decoder" in text and "original recordings" in text
+    assert f"{stage1['masked_loss']:.4f} | {stage1['target_item_share']:.3f}" in text
     capsys.readouterr()
     controls.main(argv)
     assert "done before (2 steps)" in capsys.readouterr().out

@@ -46,7 +46,15 @@ def test_short_run_logs_and_checkpoints(short_run):
     brain, out = short_run
     assert brain.optimizer_step == 4
     log = (out / "train_log.txt").read_text()
-    for key in ("train loss", "valid loss", "pred_std", "daam0_alpha", "daam4_scale", "ema_momentum"):
+    for key in (
+        "train loss",
+        "valid loss",
+        "pred_std",
+        "target_item_share",
+        "daam0_alpha",
+        "daam4_scale",
+        "ema_momentum",
+    ):
         assert key in log
     assert list((out / "save").glob("CKPT*/target_encoder.ckpt"))
     assert (out / "save" / "pretrain_train.csv").is_file()
@@ -80,21 +88,48 @@ def test_context_path_does_not_see_masked_audio(short_run):
     wav = 0.1 * torch.randn(16000 * 6)
     batch = PaddedBatch([{"id": "a", "sig": wav}])
     brain.step = 0
-    predictions, _, mask, _ = brain.compute_forward(batch, sb.Stage.VALID)
+    predictions, _, mask, _, _ = brain.compute_forward(batch, sb.Stage.VALID)
     hop = brain.modules.encoder.hop_length
     changed = wav.clone()
     for frame in mask[0].nonzero().flatten().tolist():
         changed[frame * hop : (frame + 1) * hop] = 0.5 * torch.randn(hop)
-    again, _, mask_again, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
+    again, _, mask_again, _, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
     assert torch.equal(mask, mask_again) and mask.any()
     assert torch.allclose(predictions, again, atol=1e-6)  # bound: no leak at all
     brain.hparams.leaky_context = True  # the reference script's variant does leak
     try:
-        leaky, _, _, _ = brain.compute_forward(batch, sb.Stage.VALID)
-        leaky_changed, _, _, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
+        leaky, _, _, _, _ = brain.compute_forward(batch, sb.Stage.VALID)
+        leaky_changed, _, _, _, _ = brain.compute_forward(PaddedBatch([{"id": "a", "sig": changed}]), sb.Stage.VALID)
     finally:
         brain.hparams.leaky_context = False
     assert not torch.allclose(leaky, leaky_changed, atol=1e-3)
+
+
+def test_variance_term_adds_to_the_masked_loss_and_reaches_the_encoder(short_run):
+    from jepa_tokenizer.training.jepa import item_variance_hinge
+
+    brain, _ = short_run
+    brain.modules.eval()
+    torch.manual_seed(0)
+    batch = PaddedBatch([{"id": str(i), "sig": 0.1 * torch.randn(16000 * 4)} for i in range(3)])
+    brain.step = 0
+    brain.on_stage_start(sb.Stage.VALID)
+    outputs = brain.compute_forward(batch, sb.Stage.VALID)
+    predictions, target, mask, counts, latents = outputs
+    plain = brain.hparams.jepa_loss(predictions, target, mask, counts)
+    brain.hparams.variance_weight = 2.0
+    try:
+        brain.modules.encoder.zero_grad()
+        total = brain.compute_objectives(outputs, batch, sb.Stage.VALID)
+    finally:
+        brain.hparams.variance_weight = 0.0
+    hinge = item_variance_hinge(latents, counts, brain.hparams.variance_target_std)
+    assert float(hinge) > 0  # an encoder of 4 steps does not tell noise crops apart by 1 std
+    assert float(total) == pytest.approx(float(plain) + 2.0 * float(hinge), rel=1e-5)
+    assert brain.spread["variance_hinge"] == [pytest.approx(float(hinge))]
+    assert brain.spread["masked_loss"] == [pytest.approx(float(plain))]
+    total.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in brain.modules.encoder.parameters())
 
 
 def _weights(brain, recipe):

@@ -11,7 +11,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["BlockMasker", "EMAUpdater", "MaskedPredictionLoss"]
+__all__ = [
+    "BlockMasker",
+    "EMAUpdater",
+    "MaskedPredictionLoss",
+    "batch_centered",
+    "item_variance_share",
+    "item_variance_hinge",
+]
 
 
 class BlockMasker:
@@ -171,6 +178,98 @@ class EMAUpdater:
         return m
 
 
+def _real_frames(targets: torch.Tensor, counts: Optional[torch.Tensor]) -> torch.Tensor:
+    """``[B, N, 1]`` weights: 1 on the first ``counts[b]`` frames of item ``b``."""
+    frames = targets.shape[1]
+    if counts is None:
+        counts = torch.full((targets.shape[0],), frames, device=targets.device)
+    real = torch.arange(frames, device=targets.device).view(1, -1) < counts.to(targets.device).view(-1, 1)
+    return real.to(targets.dtype).unsqueeze(-1)
+
+
+def batch_centered(targets: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``[B, N, D]`` targets minus, at every frame index, their mean over the
+    items that have a real frame there (frames held by one item only, and
+    padding, are left as they are).
+
+    What is left is what tells the items apart: a representation of the
+    position in the crop alone (the same vector at frame ``n`` of every
+    utterance) becomes zero.
+
+    Example
+    -------
+    >>> positional = torch.arange(6.0).view(1, 3, 2).expand(4, 3, 2)  # frame n is the same everywhere
+    >>> float(batch_centered(positional).abs().max())
+    0.0
+    >>> x = torch.randn(4, 3, 2)
+    >>> bool(torch.allclose(batch_centered(x + positional), batch_centered(x), atol=1e-6))
+    True
+    """
+    weights = _real_frames(targets, counts)
+    holders = weights.sum(dim=0, keepdim=True)  # [1, N, 1] items with a real frame at n
+    mean = (targets * weights).sum(dim=0, keepdim=True) / holders.clamp(min=1)
+    shared = (holders > 1).to(targets.dtype) * weights
+    return targets - mean * shared
+
+
+def item_variance_share(targets: torch.Tensor, counts: Optional[torch.Tensor] = None) -> float:
+    """Share of the targets' variance over real frames that differs between
+    items at the same frame index (1: nothing shared; near 0: the
+    representation encodes the position in the crop, not the audio). A
+    collapse monitor that the spread over frames (``target_std``) misses.
+
+    Example
+    -------
+    >>> positional = torch.randn(1, 5, 3).expand(8, 5, 3)
+    >>> item_variance_share(positional) < 1e-6
+    True
+    >>> 0.5 < item_variance_share(torch.randn(8, 5, 3)) <= 1.0
+    True
+    """
+    targets = targets.detach().float()
+    weights = _real_frames(targets, counts)
+    holders = weights.sum(dim=0, keepdim=True)
+    weights = weights * (holders > 1).to(targets.dtype)  # frames that two items or more have
+    within = ((batch_centered(targets, counts) ** 2) * weights).sum()
+    mean = (targets * weights).sum(dim=(0, 1)) / weights.sum().clamp(min=1)
+    total = (((targets - mean) ** 2) * weights).sum()
+    return float(within / total.clamp(min=1e-12))
+
+
+def item_variance_hinge(
+    latents: torch.Tensor,
+    counts: Optional[torch.Tensor] = None,
+    target_std: float = 1.0,
+    eps: float = 1e-4,
+) -> torch.Tensor:
+    """Variance term of VICReg (Bardes et al., 2022) over what tells items
+    apart: ``mean_d relu(target_std - s_d)``, where ``s_d`` is channel
+    ``d``'s standard deviation of the :func:`batch_centered` latents over
+    the real frames that two items or more have.
+
+    Added to the masked loss on the online encoder's latents, it keeps each
+    channel varying between utterances, so the encoder cannot fall back on
+    a code of the position in the crop (what its biases and zero padding
+    give when the features that look at the audio die out).
+
+    Example
+    -------
+    >>> positional = torch.randn(1, 5, 3).expand(8, 5, 3).clone().requires_grad_(True)
+    >>> hinge = item_variance_hinge(positional)
+    >>> round(float(hinge), 3)
+    0.99
+    >>> hinge.backward()
+    >>> float(item_variance_hinge(torch.randn(64, 5, 3) * 3))
+    0.0
+    """
+    weights = _real_frames(latents, counts)
+    weights = weights * (weights.sum(dim=0, keepdim=True) > 1).to(latents.dtype)
+    centred = batch_centered(latents, counts) * weights
+    n = weights.sum().clamp(min=2)
+    std = torch.sqrt((centred.float() ** 2).sum(dim=(0, 1)) / (n - 1) + eps)
+    return F.relu(target_std - std).mean()
+
+
 class MaskedPredictionLoss(nn.Module):
     """Distance between predictions and targets on masked, real frames only.
 
@@ -186,6 +285,14 @@ class MaskedPredictionLoss(nn.Module):
         targets). A target encoder that drifts towards the same vector at
         every frame (a collapse the masked loss alone rewards) then gives
         unit-variance noise to predict instead of an easy constant.
+    center_targets_over_batch : bool
+        First subtract, at every frame index, the targets' mean over the
+        batch's items (:func:`batch_centered`). Time normalisation does not
+        catch a target encoder that encodes the position in the crop alone
+        (the same vector at frame ``n`` of every utterance: it varies over
+        time); centred, such a target has nothing left to predict from the
+        position, only what differs between utterances. Needs batches of
+        two items or more.
     norm_eps : float
         Added to the variance before the time normalisation.
     beta : float
@@ -211,6 +318,7 @@ class MaskedPredictionLoss(nn.Module):
         kind: str = "mse",
         normalize_targets: bool = False,
         normalize_targets_over_time: bool = False,
+        center_targets_over_batch: bool = False,
         norm_eps: float = 1e-5,
         beta: float = 1.0,
     ):
@@ -220,17 +328,14 @@ class MaskedPredictionLoss(nn.Module):
         self.kind = kind
         self.normalize_targets = normalize_targets
         self.normalize_targets_over_time = normalize_targets_over_time
+        self.center_targets_over_batch = center_targets_over_batch
         self.norm_eps = norm_eps
         self.beta = beta
 
     def time_normalized(self, targets: torch.Tensor, counts: Optional[torch.Tensor]) -> torch.Tensor:
         """``[B, N, D]`` targets with each channel at zero mean and unit
         variance over the first ``counts[b]`` frames (all when ``None``)."""
-        frames = targets.shape[1]
-        if counts is None:
-            counts = torch.full((targets.shape[0],), frames, device=targets.device)
-        real = torch.arange(frames, device=targets.device).view(1, -1) < counts.to(targets.device).view(-1, 1)
-        weights = real.to(targets.dtype).unsqueeze(-1)  # [B, N, 1]
+        weights = _real_frames(targets, counts)  # [B, N, 1]
         n = weights.sum(dim=1, keepdim=True).clamp(min=1)
         mean = (targets * weights).sum(dim=1, keepdim=True) / n
         var = (((targets - mean) ** 2) * weights).sum(dim=1, keepdim=True) / n
@@ -249,6 +354,8 @@ class MaskedPredictionLoss(nn.Module):
         predictions, targets = predictions.float(), targets.float().detach()
         if self.normalize_targets:
             targets = F.layer_norm(targets, targets.shape[-1:])
+        if self.center_targets_over_batch:
+            targets = batch_centered(targets, counts)
         if self.normalize_targets_over_time:
             targets = self.time_normalized(targets, counts)
         if self.kind == "mse":

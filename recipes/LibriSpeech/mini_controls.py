@@ -212,14 +212,19 @@ class Controls:
             "",
             "## Stage 1: masked-prediction loss (validation, end of training)",
             "",
+            "The masked loss without any variance term; item share: the share of the targets' variance that "
+            "differs between utterances at the same frame index (near 0: the encoder codes the position in "
+            "the crop, not the audio).",
+            "",
             markdown_table(
-                ["row", "steps", "minutes", "valid loss"],
+                ["row", "steps", "minutes", "valid masked loss", "target item share"],
                 [
                     [
                         r["title"],
                         self.state[r["name"]]["steps"],
                         cell(self.state[r["name"]]["minutes"], ".1f"),
-                        cell(self.state[r["name"]]["valid"].get("loss"), ".4f"),
+                        cell(masked_loss(self.state[r["name"]]["valid"]), ".4f"),
+                        cell(self.state[r["name"]]["valid"].get("target_item_share"), ".3f"),
                     ]
                     for r in stage1
                 ],
@@ -284,6 +289,12 @@ class Controls:
         report = self.report()
         print(report.read_text())
         return report
+
+
+def masked_loss(valid: Dict[str, float]) -> Optional[float]:
+    """A Stage-1 row's validation masked loss: its ``masked_loss`` when the
+    loss had a variance term added, else the loss itself."""
+    return valid.get("masked_loss", valid.get("loss"))
 
 
 def main(argv: Optional[List[str]] = None) -> Path:

@@ -35,6 +35,7 @@ from jepa_tokenizer.data.crops import (
 )
 from jepa_tokenizer.nn.lengths import ceil_div, relative_to_absolute
 from jepa_tokenizer.training.experiment import start_experiment, stop_if_out_of_time, unwrap
+from jepa_tokenizer.training.jepa import item_variance_hinge, item_variance_share
 from jepa_tokenizer.training.train_log import log_recent_steps
 
 logger = logging.getLogger(__name__)
@@ -96,17 +97,25 @@ class JEPABrain(sb.Brain):
         with torch.no_grad():
             target = self.hparams.target_encoder(wavs, lens).latents
         predictions = self.modules.predictor(context.latents, mask, context.counts)
-        return predictions, target, mask, counts
+        return predictions, target, mask, counts, context.latents
 
     def compute_objectives(self, outputs, batch, stage):
-        """Masked prediction loss; tracks the predictions' spread (collapse monitor)."""
-        predictions, target, mask, counts = outputs
+        """Masked prediction loss (plus the weighted variance term on the
+        context latents); tracks the predictions' spread (collapse monitor)."""
+        predictions, target, mask, counts, latents = outputs
         loss = self.hparams.jepa_loss(predictions, target, mask, counts)
+        if self.hparams.variance_weight > 0:
+            hinge = item_variance_hinge(latents, counts, self.hparams.variance_target_std)
+            self.spread["masked_loss"].append(float(loss.detach()))  # the paper's loss, without the term
+            self.spread["variance_hinge"].append(float(hinge.detach()))
+            loss = loss + self.hparams.variance_weight * hinge
         with torch.no_grad():
             chosen = predictions[mask].float()
             if chosen.shape[0] > 1:
                 self.spread["pred_std"].append(float(chosen.std(dim=0).mean()))
                 self.spread["target_std"].append(float(target[mask].float().std(dim=0).mean()))
+            if target.shape[0] > 1:
+                self.spread["target_item_share"].append(item_variance_share(target, counts))
         return loss
 
     def on_fit_batch_end(self, batch, outputs, loss, should_step):
@@ -121,7 +130,9 @@ class JEPABrain(sb.Brain):
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the statistics; new crops and batches for each training epoch."""
-        self.spread = {"pred_std": [], "target_std": []}
+        self.spread = {
+            key: [] for key in ("pred_std", "target_std", "target_item_share", "masked_loss", "variance_hinge")
+        }
         if stage == sb.Stage.TRAIN and epoch is not None:
             start_training_epoch(self.hparams, epoch)
 
