@@ -13,17 +13,18 @@ folder or an ``encoder.ckpt`` file; ``--key`` picks ``target_encoder`` or
   audio);
 - ``item share``: the share of the variance that differs between utterances
   at the same frame index (:func:`jepa_tokenizer.training.jepa.item_variance_share`;
-  near 0: the outputs encode the position in the crop alone);
+  near 0: the outputs encode the position in the crop alone; at most about
+  ``(B - 1) / B``, 0.83 for the default 6 utterances);
 - ``time share``: the share of the variance over the frames of an utterance
   (near 0: one vector everywhere).
 
-The controls' Stage 1 of the masked loss alone (``jepa_daam_s1_paper_loss``
+The controls' Stage 1 of the masked loss alone (``jepa_daam_s1_masked_only``
 in ``hparams/mini_controls.yaml``, 5 minutes) gives latents that differ by
 0.002 with item share 0.000: a code of the position in the crop (an
 untrained encoder: 0.94 and 0.78)::
 
     python benchmarks/encoder_collapse.py --manifest ../shared/realspeech/manifest.csv \\
-        --checkpoint results/mini_controls/jepa_daam_s1/save
+        --checkpoint results/mini_controls/jepa_daam_s1_masked_only/save results/mini_controls/jepa_daam_s1/save
 """
 
 import argparse
@@ -84,6 +85,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.batch < 2:
+        parser.error(f"--batch must be at least 2 (utterances to compare); got {args.batch}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     encoder = load_model_config(args.config, overrides={"use_daam": not args.no_daam})["codec"].encoder

@@ -38,9 +38,23 @@ def test_benchmark_reports_an_encoder_and_a_checkpoint_alike(tmp_path, capsys):
     bench = _benchmark()
     torch.manual_seed(0)  # the benchmark's seed: the same untrained weights
     encoder = load_model_config("jepa_mini.yaml")["codec"].encoder
-    torch.save(encoder.state_dict(), tmp_path / "target_encoder.ckpt")
-    bench.main(["--manifest", str(MANIFEST), "--batch", "3", "--seconds", "1", "--checkpoint", str(tmp_path)])
+    same, collapsed = tmp_path / "same", tmp_path / "collapsed"
+    same.mkdir(), collapsed.mkdir()
+    torch.save(encoder.state_dict(), same / "target_encoder.ckpt")
+    state = encoder.state_dict()
+    gains = [
+        k for k in state if k.startswith("bottleneck.") and k.split(".")[-1] in ("weight", "weight_g", "original0")
+    ]
+    for key in gains:  # the bottleneck's output is its bias: the same for every utterance
+        state[key].zero_()
+    assert gains
+    torch.save(state, collapsed / "target_encoder.ckpt")
+    argv = ["--manifest", str(MANIFEST), "--batch", "3", "--seconds", "1", "--checkpoint", str(same), str(collapsed)]
+    bench.main(argv)
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
-    assert len(rows) == 4 and rows[0][0] == "untrained" and rows[2][0].endswith("target_encoder.ckpt")
+    assert len(rows) == 6 and rows[0][0] == "untrained" and rows[2][0].endswith("target_encoder.ckpt")
     assert rows[0][-3:] == rows[2][-3:] and rows[1][-3:] == rows[3][-3:]  # same weights, same numbers
     assert 0.5 < float(rows[1][-3]) < 2.0  # an untrained encoder tells utterances apart
+    assert float(rows[4][-3]) < 0.01 and float(rows[5][-3]) < 0.01  # a collapsed one does not
+    with pytest.raises(SystemExit):
+        bench.main(["--manifest", str(MANIFEST), "--batch", "1"])

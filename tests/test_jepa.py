@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from jepa_tokenizer import BlockMasker, EMAUpdater, MaskedPredictionLoss
-from jepa_tokenizer.training.jepa import batch_centered, item_variance_share
+from jepa_tokenizer.training.jepa import batch_centered, item_variance_hinge, item_variance_share
 
 
 def test_mask_ratio_span_bounds_and_padding():
@@ -129,9 +129,36 @@ def test_centred_loss_gives_a_positional_target_no_easy_prediction():
     assert float(timed(guess, target, everything)) < 1e-3
     centred = MaskedPredictionLoss(normalize_targets_over_time=True, center_targets_over_batch=True)
     assert float(centred(guess, target, everything)) > 0.8
-    pred = guess.clone().requires_grad_(True)
-    centred(pred, target, everything).backward()
-    assert pred.grad.abs().sum() > 0
+    # frames that one item only has keep their positional part: they are not scored
+    counts = torch.tensor([8, 6, 6, 6])
+    lone = centred(guess, target, everything, counts)
+    tail = guess.clone()
+    tail[0, 6:] += 100.0  # a wild prediction on item 0's own tail changes nothing
+    assert float(centred(tail, target, everything, counts)) == pytest.approx(float(lone))
+    assert float(centred(guess[:1], target[:1], everything[:1])) == 0.0  # one item: nothing shared to score
+
+
+def test_variance_hinge_scores_only_what_differs_between_items():
+    torch.manual_seed(0)
+    content = torch.randn(6, 5, 4)
+    position = torch.randn(1, 5, 4).expand(6, 5, 4) * 10
+    counts = torch.tensor([5, 5, 5, 5, 4, 3])
+    hinge = item_variance_hinge(content + position, counts, target_std=1.0)
+    assert float(hinge) == pytest.approx(float(item_variance_hinge(content, counts, target_std=1.0)), abs=1e-5)
+    padded = content.clone()
+    padded[5, 3:] = 1e6  # padding is not a frame
+    assert float(item_variance_hinge(padded, counts)) == pytest.approx(float(item_variance_hinge(content, counts)))
+    collapsed = (position + 1e-3 * content).clone().requires_grad_(True)
+    value = item_variance_hinge(collapsed, counts, target_std=1.0)
+    assert float(value) > 0.95  # nothing tells the items apart
+    value.backward()
+    assert collapsed.grad.abs().sum() > 0  # and the term pushes them apart
+    assert float(item_variance_hinge(content * 10, counts, target_std=1.0)) == 0.0
+    one = torch.randn(1, 5, 4, requires_grad=True)
+    alone = item_variance_hinge(one)
+    assert float(alone) == 0.0
+    alone.backward()
+    assert float(one.grad.abs().sum()) == 0.0
 
 
 def test_targets_normalised_over_time_ignore_padding_and_punish_collapse():

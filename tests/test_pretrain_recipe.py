@@ -109,27 +109,32 @@ def test_variance_term_adds_to_the_masked_loss_and_reaches_the_encoder(short_run
     from jepa_tokenizer.training.jepa import item_variance_hinge
 
     brain, _ = short_run
+    training = brain.modules.training
     brain.modules.eval()
     torch.manual_seed(0)
     batch = PaddedBatch([{"id": str(i), "sig": 0.1 * torch.randn(16000 * 4)} for i in range(3)])
     brain.step = 0
-    brain.on_stage_start(sb.Stage.VALID)
-    outputs = brain.compute_forward(batch, sb.Stage.VALID)
-    predictions, target, mask, counts, latents = outputs
-    plain = brain.hparams.jepa_loss(predictions, target, mask, counts)
-    brain.hparams.variance_weight = 2.0
+    weight = brain.hparams.variance_weight
     try:
-        brain.modules.encoder.zero_grad()
+        brain.on_stage_start(sb.Stage.VALID)
+        outputs = brain.compute_forward(batch, sb.Stage.VALID)
+        predictions, target, mask, counts, latents = outputs
+        plain = brain.hparams.jepa_loss(predictions, target, mask, counts)
+        brain.hparams.variance_weight = 2.0
         total = brain.compute_objectives(outputs, batch, sb.Stage.VALID)
     finally:
-        brain.hparams.variance_weight = 0.0
-    hinge = item_variance_hinge(latents, counts, brain.hparams.variance_target_std)
+        brain.hparams.variance_weight = weight
+        brain.modules.train(training)
+    hinge = item_variance_hinge(latents, counts, target_std=brain.hparams.variance_target_std)
     assert float(hinge) > 0  # an encoder of 4 steps does not tell noise crops apart by 1 std
     assert float(total) == pytest.approx(float(plain) + 2.0 * float(hinge), rel=1e-5)
     assert brain.spread["variance_hinge"] == [pytest.approx(float(hinge))]
     assert brain.spread["masked_loss"] == [pytest.approx(float(plain))]
-    total.backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in brain.modules.encoder.parameters())
+    # the term's own gradient reaches the encoder's stem, which the Conformer's output depends on
+    brain.modules.encoder.zero_grad()
+    hinge.backward()
+    stem = [p for name, p in brain.modules.encoder.named_parameters() if name.startswith("blocks.0.")]
+    assert stem and any(p.grad is not None and p.grad.abs().sum() > 0 for p in stem)
 
 
 def _weights(brain, recipe):

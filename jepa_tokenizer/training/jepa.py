@@ -1,5 +1,7 @@
 """JEPA training pieces: block masking over latent frames, the EMA target
-update with a momentum schedule, and the masked latent-prediction loss.
+update with a momentum schedule, the masked latent-prediction loss, and the
+guards against a collapse to a code of the position in the crop (targets
+centred over the batch, a variance term, a monitor).
 
 Authors
  * jepa-tokenizer team 2026
@@ -189,20 +191,35 @@ def _real_frames(targets: torch.Tensor, counts: Optional[torch.Tensor]) -> torch
 
 def batch_centered(targets: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``[B, N, D]`` targets minus, at every frame index, their mean over the
-    items that have a real frame there (frames held by one item only, and
-    padding, are left as they are).
+    items that have a real frame there.
 
     What is left is what tells the items apart: a representation of the
     position in the crop alone (the same vector at frame ``n`` of every
-    utterance) becomes zero.
+    utterance) becomes zero. Frames that one item only has, and padding, are
+    left as they are (there is no mean to take), so a batch of one item is
+    returned unchanged. The mean includes the item itself: about ``1 / B`` of
+    each centred target's variance comes from the other items, which no
+    context can predict (a floor of the centred masked loss).
+
+    Arguments
+    ---------
+    targets : torch.Tensor
+        ``[B, N, D]`` frames.
+    counts : torch.Tensor, optional
+        ``[B]`` real frames per item (all when ``None``).
+
+    Returns
+    -------
+    torch.Tensor
+        ``[B, N, D]``, the same dtype.
 
     Example
     -------
     >>> positional = torch.arange(6.0).view(1, 3, 2).expand(4, 3, 2)  # frame n is the same everywhere
     >>> float(batch_centered(positional).abs().max())
     0.0
-    >>> x = torch.randn(4, 3, 2)
-    >>> bool(torch.allclose(batch_centered(x + positional), batch_centered(x), atol=1e-6))
+    >>> x = torch.randn(4, 3, 2, generator=torch.Generator().manual_seed(0))
+    >>> bool(torch.allclose(batch_centered(x + positional), batch_centered(x), atol=1e-5))
     True
     """
     weights = _real_frames(targets, counts)
@@ -213,25 +230,44 @@ def batch_centered(targets: torch.Tensor, counts: Optional[torch.Tensor] = None)
 
 
 def item_variance_share(targets: torch.Tensor, counts: Optional[torch.Tensor] = None) -> float:
-    """Share of the targets' variance over real frames that differs between
-    items at the same frame index (1: nothing shared; near 0: the
-    representation encodes the position in the crop, not the audio). A
+    """Share of the targets' variance that differs between items at the same
+    frame index, over the real frames that two items or more have: a
     collapse monitor that the spread over frames (``target_std``) misses.
+
+    Near 0: the representation encodes the position in the crop, not the
+    audio. For independent items it is about ``(B - 1) / B`` (0.875 for
+    batches of 8), not 1: each item's deviation is taken from a mean that
+    includes it. NaN when no frame is shared (a batch of one item).
+
+    Arguments
+    ---------
+    targets : torch.Tensor
+        ``[B, N, D]`` frames (not differentiated).
+    counts : torch.Tensor, optional
+        ``[B]`` real frames per item (all when ``None``).
+
+    Returns
+    -------
+    float
 
     Example
     -------
     >>> positional = torch.randn(1, 5, 3).expand(8, 5, 3)
     >>> item_variance_share(positional) < 1e-6
     True
-    >>> 0.5 < item_variance_share(torch.randn(8, 5, 3)) <= 1.0
+    >>> 0.7 < item_variance_share(torch.randn(8, 5, 3, generator=torch.Generator().manual_seed(0))) < 1.0
     True
+    >>> item_variance_share(torch.randn(1, 5, 3))
+    nan
     """
     targets = targets.detach().float()
     weights = _real_frames(targets, counts)
     holders = weights.sum(dim=0, keepdim=True)
     weights = weights * (holders > 1).to(targets.dtype)  # frames that two items or more have
+    if not bool(weights.any()):
+        return float("nan")
     within = ((batch_centered(targets, counts) ** 2) * weights).sum()
-    mean = (targets * weights).sum(dim=(0, 1)) / weights.sum().clamp(min=1)
+    mean = (targets * weights).sum(dim=(0, 1)) / weights.sum()
     total = (((targets - mean) ** 2) * weights).sum()
     return float(within / total.clamp(min=1e-12))
 
@@ -250,24 +286,51 @@ def item_variance_hinge(
     Added to the masked loss on the online encoder's latents, it keeps each
     channel varying between utterances, so the encoder cannot fall back on
     a code of the position in the crop (what its biases and zero padding
-    give when the features that look at the audio die out).
+    give when the features that look at the audio die out). Computed in
+    float32 (under bf16 autocast a collapsed encoder's remainder is below
+    bf16's rounding), over the local batch (under DDP: each rank's own, not
+    VICReg's gathered batch). ``s_d`` divides by the shared frames less one,
+    so it reads about ``(B - 1) / B`` of the between-item variance; behind a
+    final layer norm of gain 1 (unit variance over channels per frame) the
+    mean of ``s_d`` stays below 1, and ``target_std: 1.0`` keeps the term
+    above zero (0.03-0.05 in the main job's runs).
+
+    Arguments
+    ---------
+    latents : torch.Tensor
+        ``[B, N, D]`` frames (the context encoder's output).
+    counts : torch.Tensor, optional
+        ``[B]`` real frames per item (all when ``None``).
+    target_std : float
+        The spread between items each channel is asked for.
+    eps : float
+        Added to the variance under the square root.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar; zero (with a zero gradient) when no frame is shared by
+        two items.
 
     Example
     -------
     >>> positional = torch.randn(1, 5, 3).expand(8, 5, 3).clone().requires_grad_(True)
     >>> hinge = item_variance_hinge(positional)
-    >>> round(float(hinge), 3)
+    >>> round(float(hinge.detach()), 3)
     0.99
     >>> hinge.backward()
-    >>> float(item_variance_hinge(torch.randn(64, 5, 3) * 3))
+    >>> float(item_variance_hinge(torch.randn(64, 5, 3, generator=torch.Generator().manual_seed(0)) * 3))
+    0.0
+    >>> float(item_variance_hinge(torch.randn(1, 5, 3)))  # one item: nothing to compare
     0.0
     """
+    latents = latents.float()
     weights = _real_frames(latents, counts)
     weights = weights * (weights.sum(dim=0, keepdim=True) > 1).to(latents.dtype)
     centred = batch_centered(latents, counts) * weights
-    n = weights.sum().clamp(min=2)
-    std = torch.sqrt((centred.float() ** 2).sum(dim=(0, 1)) / (n - 1) + eps)
-    return F.relu(target_std - std).mean()
+    shared = weights.sum()
+    std = torch.sqrt((centred**2).sum(dim=(0, 1)) / (shared.clamp(min=2) - 1) + eps)
+    return F.relu(target_std - std).mean() * (shared > 0).to(std.dtype)  # no host sync on CUDA
 
 
 class MaskedPredictionLoss(nn.Module):
@@ -291,8 +354,11 @@ class MaskedPredictionLoss(nn.Module):
         catch a target encoder that encodes the position in the crop alone
         (the same vector at frame ``n`` of every utterance: it varies over
         time); centred, such a target has nothing left to predict from the
-        position, only what differs between utterances. Needs batches of
-        two items or more.
+        position, only what differs between utterances. Frames that one
+        item only has (the tail of the longest crop) are not scored, so a
+        batch of one item scores nothing. About ``1 / B`` of a centred
+        target comes from the other items, which no context predicts: a floor
+        of the time-normalised loss near ``1 / B`` (0.125 for batches of 8).
     norm_eps : float
         Added to the variance before the time normalisation.
     beta : float
@@ -310,6 +376,10 @@ class MaskedPredictionLoss(nn.Module):
     >>> float(timed(torch.zeros(1, 4, 2), constant, torch.ones(1, 4, dtype=torch.bool)))
     0.0
     >>> float(timed(torch.zeros(1, 4, 2), constant + torch.randn(1, 4, 2) * 1e-2, torch.ones(1, 4, dtype=torch.bool))) > 0.5
+    True
+    >>> centred = MaskedPredictionLoss(center_targets_over_batch=True)
+    >>> position = torch.randn(1, 4, 2).expand(3, 4, 2)  # the same target at frame n of every item
+    >>> float(centred(torch.zeros(3, 4, 2), position, torch.ones(3, 4, dtype=torch.bool))) < 1e-12
     True
     """
 
@@ -356,6 +426,8 @@ class MaskedPredictionLoss(nn.Module):
             targets = F.layer_norm(targets, targets.shape[-1:])
         if self.center_targets_over_batch:
             targets = batch_centered(targets, counts)
+            # a frame that one item only has keeps its positional part: not scored
+            mask = mask & (_real_frames(targets, counts).sum(dim=0).squeeze(-1) > 1).to(mask.device)
         if self.normalize_targets_over_time:
             targets = self.time_normalized(targets, counts)
         if self.kind == "mse":

@@ -5,9 +5,13 @@ for the same time (or the same steps), evaluated on the same utterances.
 Rows (``hparams/mini_controls.yaml`` says which and with what):
 
 - Stage 1 (JEPA masked prediction) with and without DAAM, two seeds each:
-  the validation masked loss at the end (the paper's 0.09 vs 0.17 claim);
-- Stage 2 on the Stage-1 encoder (fine-tuned), on an untrained frozen
-  encoder, and with the encoder trained from scratch (what JEPA buys);
+  the validation masked loss at the end (the paper's 0.09 vs 0.17 claim),
+  and the share of the targets' variance that differs between utterances
+  (a collapse monitor); Stage 1 with the masked loss alone and with
+  centred targets alone (without the guards against collapse);
+- Stage 2 on the Stage-1 encoder (fine-tuned and frozen), on an untrained
+  frozen encoder, and with the encoder trained from scratch (what JEPA
+  buys);
 - the same from-scratch codec at 12.5 frames/s and the same bit rate
   (``jepa_mini_12hz.yaml``: what 2.5 Hz costs);
 - the HiFi-GAN decoder instead of the inverse-STFT one.
@@ -212,9 +216,10 @@ class Controls:
             "",
             "## Stage 1: masked-prediction loss (validation, end of training)",
             "",
-            "The masked loss without any variance term; item share: the share of the targets' variance that "
-            "differs between utterances at the same frame index (near 0: the encoder codes the position in "
-            "the crop, not the audio).",
+            "valid masked loss: the masked loss alone, without the variance term; target item share: the "
+            "share of the targets' variance that differs between utterances at the same frame index (near 0: "
+            "the encoder codes the position in the crop, not the audio; at most about (B - 1) / B for batches "
+            "of B).",
             "",
             markdown_table(
                 ["row", "steps", "minutes", "valid masked loss", "target item share"],
@@ -252,7 +257,7 @@ class Controls:
                 "",
             ]
         for group, keys in (
-            ("stage1", ["train loss", "valid loss"]),
+            ("stage1", ["train loss", "valid loss", "valid target_item_share"]),
             ("codec", ["train G_loss", "valid G_loss", "valid stoi"]),
         ):
             chosen = stage1 if group == "stage1" else codecs

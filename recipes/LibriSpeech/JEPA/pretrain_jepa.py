@@ -104,9 +104,11 @@ class JEPABrain(sb.Brain):
         context latents); tracks the predictions' spread (collapse monitor)."""
         predictions, target, mask, counts, latents = outputs
         loss = self.hparams.jepa_loss(predictions, target, mask, counts)
+        self.spread["masked_loss"].append(float(loss.detach()))  # without the variance term
         if self.hparams.variance_weight > 0:
-            hinge = item_variance_hinge(latents, counts, self.hparams.variance_target_std)
-            self.spread["masked_loss"].append(float(loss.detach()))  # the paper's loss, without the term
+            hinge = item_variance_hinge(
+                latents, counts, target_std=self.hparams.variance_target_std, eps=self.hparams.variance_eps
+            )
             self.spread["variance_hinge"].append(float(hinge.detach()))
             loss = loss + self.hparams.variance_weight * hinge
         with torch.no_grad():
