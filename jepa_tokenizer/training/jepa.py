@@ -189,6 +189,12 @@ def _real_frames(targets: torch.Tensor, counts: Optional[torch.Tensor]) -> torch
     return real.to(targets.dtype).unsqueeze(-1)
 
 
+def _shared_frames(x: torch.Tensor, counts: Optional[torch.Tensor]) -> torch.Tensor:
+    """``[B, N, 1]`` weights: 1 on the real frames whose index two items or more have."""
+    weights = _real_frames(x, counts)
+    return weights * (weights.sum(dim=0, keepdim=True) > 1).to(x.dtype)
+
+
 def batch_centered(targets: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``[B, N, D]`` targets minus, at every frame index, their mean over the
     items that have a real frame there.
@@ -225,8 +231,7 @@ def batch_centered(targets: torch.Tensor, counts: Optional[torch.Tensor] = None)
     weights = _real_frames(targets, counts)
     holders = weights.sum(dim=0, keepdim=True)  # [1, N, 1] items with a real frame at n
     mean = (targets * weights).sum(dim=0, keepdim=True) / holders.clamp(min=1)
-    shared = (holders > 1).to(targets.dtype) * weights
-    return targets - mean * shared
+    return targets - mean * _shared_frames(targets, counts)
 
 
 def item_variance_share(targets: torch.Tensor, counts: Optional[torch.Tensor] = None) -> float:
@@ -261,9 +266,7 @@ def item_variance_share(targets: torch.Tensor, counts: Optional[torch.Tensor] = 
     nan
     """
     targets = targets.detach().float()
-    weights = _real_frames(targets, counts)
-    holders = weights.sum(dim=0, keepdim=True)
-    weights = weights * (holders > 1).to(targets.dtype)  # frames that two items or more have
+    weights = _shared_frames(targets, counts)
     if not bool(weights.any()):
         return float("nan")
     within = ((batch_centered(targets, counts) ** 2) * weights).sum()
@@ -325,8 +328,7 @@ def item_variance_hinge(
     0.0
     """
     latents = latents.float()
-    weights = _real_frames(latents, counts)
-    weights = weights * (weights.sum(dim=0, keepdim=True) > 1).to(latents.dtype)
+    weights = _shared_frames(latents, counts)
     centred = batch_centered(latents, counts) * weights
     shared = weights.sum()
     std = torch.sqrt((centred**2).sum(dim=(0, 1)) / (shared.clamp(min=2) - 1) + eps)
@@ -427,7 +429,7 @@ class MaskedPredictionLoss(nn.Module):
         if self.center_targets_over_batch:
             targets = batch_centered(targets, counts)
             # a frame that one item only has keeps its positional part: not scored
-            mask = mask & (_real_frames(targets, counts).sum(dim=0).squeeze(-1) > 1).to(mask.device)
+            mask = mask & _shared_frames(targets, counts).squeeze(-1).bool()
         if self.normalize_targets_over_time:
             targets = self.time_normalized(targets, counts)
         if self.kind == "mse":
