@@ -65,7 +65,7 @@ def test_evaluate_system_rows_and_wavs(flite_sentence, tmp_path):
     utts = [Utterance("u1", flite_sentence, SENTENCE)]
     asr = PocketSphinxASR(VOCABULARY)
     original = evaluate_system("original", utts, 16000, None, asr, tmp_path)
-    assert set(original["averages"]) == {"wer"}
+    assert set(original["averages"]) == {"wer", "cer"}
     muffled = evaluate_system(
         "lowpass", utts, 16000, lambda w: torchaudio.functional.lowpass_biquad(w, 16000, 500.0), asr, tmp_path
     )

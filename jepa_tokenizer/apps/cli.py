@@ -286,7 +286,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     ev.add_argument("audio", nargs="?", help="audio file or folder")
     ev.add_argument("--model", default=None, help="exported model folder (default: the shipped model)")
     ev.add_argument("--manifest", help="CSV with ID, wav, wrd columns: adds resynthesis WER")
-    ev.add_argument("--asr", default="pocketsphinx", choices=["pocketsphinx", "whisper"])
+    ev.add_argument(
+        "--asr",
+        default="auto",
+        choices=["auto", "faster-whisper", "pocketsphinx", "whisper"],
+        help="the judge of the WER (auto: Whisper base where the judge extra is installed, else pocketsphinx)",
+    )
     ev.add_argument("--whisper-source", default="openai/whisper-small")
     ev.add_argument("--max-utterances", type=int, default=None)
     ev.add_argument("--save-wavs", default=None, help="folder for the reconstructions (with --manifest)")

@@ -19,7 +19,12 @@ from tqdm import tqdm
 
 from jepa_tokenizer.data.audio import load_audio, save_audio
 from jepa_tokenizer.data.manifests import read_speech_rows
-from jepa_tokenizer.evaluation.metrics import average_metrics, reconstruction_metrics, resynthesis_wer
+from jepa_tokenizer.evaluation.metrics import (
+    average_metrics,
+    character_error_rate,
+    reconstruction_metrics,
+    resynthesis_wer,
+)
 
 __all__ = ["Utterance", "load_manifest", "resynthesize", "tokenizer_system", "evaluate_system", "write_utterance_table"]
 
@@ -127,7 +132,7 @@ def evaluate_system(
     Returns
     -------
     dict
-        ``averages`` (metric -> mean, ``wer`` in %), ``utterances`` (one
+        ``averages`` (metric -> mean, ``wer`` and ``cer`` in %), ``utterances`` (one
         dict per utterance with its metrics and ASR hypothesis), ``outputs``
         (the ``[T]`` waveforms evaluated).
 
@@ -152,6 +157,7 @@ def evaluate_system(
     if asr is not None:
         stats, hypotheses = resynthesis_wer(asr, outputs, sample_rate, [u.text for u in utterances])
         averages["wer"] = stats["WER"]
+        averages["cer"] = character_error_rate([u.text for u in utterances], hypotheses)["CER"]
         for row, utt, hypothesis in zip(rows, utterances, hypotheses):
             row["reference"], row["hypothesis"] = utt.text, hypothesis
     return {"averages": averages, "utterances": rows, "outputs": outputs}
