@@ -52,6 +52,7 @@ __all__ = [
     "merge_manifests",
     "link_split",
     "read_speech_rows",
+    "parse_column_values",
     "prepare_split_groups",
     "split_manifests",
     "write_labelled_manifests",
@@ -287,6 +288,24 @@ def prepare_unlabelled(
 
 # ---------------------------------------------------------------------------
 # LibriSpeech layout
+
+
+def parse_column_values(pairs: Optional[Sequence[str]]) -> Dict[str, List[str]]:
+    """Command-line filters of ``read_speech_rows``: ``["col=a,b", ...]`` ->
+    ``{"col": ["a", "b"]}`` (a column given twice gets both lists).
+
+    Example
+    -------
+    >>> parse_column_values(["corpus=LibriSpeech", "spk_id=2412,61", "spk_id=1"])
+    {'corpus': ['LibriSpeech'], 'spk_id': ['2412', '61', '1']}
+    """
+    out: Dict[str, List[str]] = {}
+    for pair in pairs or []:
+        column, sep, values = pair.partition("=")
+        if not sep or not column or not values:
+            raise ValueError(f"expected COLUMN=VALUE[,VALUE...]; got {pair!r}")
+        out.setdefault(column, []).extend(values.split(","))
+    return out
 
 
 def read_speech_rows(

@@ -26,22 +26,12 @@ from jepa_tokenizer.data.manifests import (
     LABELLED_COLUMNS,
     UNLABELLED_COLUMNS,
     link_split,
+    parse_column_values,
     prepare_librispeech,
     prepare_unlabelled,
 )
 
 __all__ = ["prepare_librispeech", "prepare_unlabelled", "LABELLED_COLUMNS", "UNLABELLED_COLUMNS", "main"]
-
-
-def _column_values(pairs: Optional[Sequence[str]]) -> dict:
-    """``["col=a,b", ...]`` -> ``{"col": ["a", "b"]}``."""
-    out = {}
-    for pair in pairs or []:
-        column, sep, values = pair.partition("=")
-        if not sep or not column or not values:
-            raise ValueError(f"expected COLUMN=VALUE[,VALUE...]; got {pair!r}")
-        out.setdefault(column, []).extend(values.split(","))
-    return out
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -76,7 +66,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     else:
         if args.link_from is not None:
             try:
-                select, exclude = _column_values(args.select), _column_values(args.exclude)
+                select, exclude = parse_column_values(args.select), parse_column_values(args.exclude)
                 print(link_split(args.link_from, args.data_folder, args.splits[0], select, exclude))
             except (OSError, ValueError) as error:
                 parser.error(str(error))
