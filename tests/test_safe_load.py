@@ -51,7 +51,9 @@ def test_decode_without_model_never_opens_the_named_folder(tmp_path, model_folde
 
     opened = []
     original = safe_load.load_codec
-    monkeypatch.setattr(safe_load, "load_codec", lambda folder: opened.append(Path(folder)) or original(folder))
+    monkeypatch.setattr(
+        safe_load, "load_codec", lambda folder, **options: opened.append(Path(folder)) or original(folder, **options)
+    )
     marker = tmp_path / "ran"
     folder = crafted_folder(tmp_path, model_folder, f'codec: !apply:os.makedirs ["{marker}"]\n')
     tokenizer = JEPATokenizer.from_folder(model_folder)
@@ -184,3 +186,186 @@ def test_an_encoder_with_a_log_mel_front_end_exports_and_loads_safely(tmp_path):
     wav = torch.randn(1, 16000) * 0.1
     with torch.no_grad():
         assert torch.equal(loaded.encode(wav), codec.encode(wav))
+
+
+# ----------------------------------------------------------------- memory and sizes
+# Loads each folder given in a process whose address space may grow by 1 GB at
+# most past what the imports took: a load that needs more fails there (MemoryError
+# or an allocation error) instead of passing.
+LIMITED_LOAD = r"""
+import json, re, resource, sys
+import torch
+torch.set_num_threads(1)
+from jepa_tokenizer.pretrained.inference import JEPATokenizer
+from jepa_tokenizer.pretrained.safe_load import UnsafeModelFolder
+size = int(re.search(r"VmSize:\s+(\d+)", open("/proc/self/status").read()).group(1)) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (size + 10**9, resource.RLIM_INFINITY))
+for folder in sys.argv[1:]:
+    try:
+        JEPATokenizer.from_folder(folder)
+        print(json.dumps(["loaded", ""]))
+    except UnsafeModelFolder as err:
+        print(json.dumps(["refused", str(err)]))
+    except BaseException as err:
+        print(json.dumps([type(err).__name__, str(err)[:300]]))
+"""
+
+
+def load_in_1_gb(folders):
+    """(outcome, message) of loading each folder, in a process limited to 1 GB more."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", LIMITED_LOAD, *map(str, folders)], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+SHIPPED_YAML = Path(__file__).parents[1] / "jepa_tokenizer/pretrained/models/jepa_mini_librispeech/hyperparams.yaml"
+
+
+def with_argument(text: str, cls: str, argument: str, value: str) -> str:
+    """The YAML text with ``argument`` of the first ``cls`` record set to ``value``."""
+    import re
+
+    found = re.compile(rf"(\n\s+{argument}:) [^\n]*").search(text, text.index(cls))
+    return text[: found.start()] + f"{found.group(1)} {value}" + text[found.end() :]
+
+
+def alias_chain(anchor: str = "a") -> str:
+    """A chain of YAML aliases of 511 bytes: 10**9 values once expanded."""
+    lines = [f"{anchor}0: &{anchor}0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"{anchor}{i}: &{anchor}{i} [{', '.join([f'*{anchor}{i - 1}'] * 10)}]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+def ref_chain() -> str:
+    """The same chain of ``!ref``s (10**9 values once expanded)."""
+    lines = ["r0: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"r{i}: [{', '.join([f'!ref <r{i - 1}>'] * 10)}]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+SIZE_CASES = {
+    "conformer_layers 10^6": ("JEPAEncoder", "conformer_layers", "1000000", "conformer_layers is 1000000, outside"),
+    "decoder num_layers 10^6": ("ISTFTDecoder", "num_layers", "1000000", "num_layers is 1000000, outside"),
+    "code_dim 10^9": ("JEPAEncoder", "code_dim", "1000000000", "code_dim is 1000000000, outside"),
+    "decoder dim 10^9": ("ISTFTDecoder", "dim", "1000000000", "dim is 1000000000, outside"),
+    "first channel 10^7": ("JEPAEncoder", "channels", "[10000000, 32, 64, 128, 192, 256]", "channels is 10000000"),
+    "n_fft 10^9": ("ISTFTDecoder", "n_fft", "1000000000", "n_fft is 1000000000, outside"),
+    "stem kernel 10^9 + 1": ("JEPAEncoder", "stem_kernel_size", "1000000001", "stem_kernel_size is 1000000001"),
+    "num_digits 10^9": ("MixedRadixPacker", "num_digits", "1000000000", "num_digits is 1000000000, outside"),
+    "negative channels": ("JEPAEncoder", "channels", "[-16, 32, 64, 128, 192, 256]", "channels is -16, outside"),
+    "float layers": ("ISTFTDecoder", "num_layers", "1.0e+9", "num_layers is 1000000000.0, outside"),
+    "NaN argument": ("ISTFTDecoder", "max_log_magnitude", ".nan", "max_log_magnitude is nan, not a finite number"),
+    "heads that do not divide": ("JEPAEncoder", "conformer_heads", "3", "JEPAEncoder: ConformerStack: d_model"),
+}
+
+
+def test_alias_chains_and_sizes_are_refused_in_bounded_memory(tmp_path):
+    """A 511-byte alias chain (billion laughs) under ``codec:``, inside an
+    argument, under an unused key, or as a chain of ``!ref``s; every size a
+    folder sets (layers, widths, FFT sizes, kernels, digits, negative ones,
+    NaN); and sizes each within their limits that together would take
+    gigabytes: each a one-line ``UnsafeModelFolder`` from the Python
+    interface, in a process that may not grow by 1 GB."""
+    shipped = SHIPPED_YAML.read_text()
+    chain_in_argument = alias_chain() + with_argument(shipped, "FSQ", "levels", "*a8")
+    cases = {
+        "chain under codec": alias_chain() + "codec: *a8\n",
+        "chain in an argument": chain_in_argument,
+        "chain in a list argument": alias_chain() + with_argument(shipped, "JEPAEncoder", "res_dilations", "*a8"),
+        "chain under an unused key": alias_chain() + shipped,
+        "chain of !refs": ref_chain() + with_argument(shipped, "JEPAEncoder", "res_dilations", "!ref <r8>"),
+        "a self-containing alias": "loop: &loop [*loop]\n" + shipped,
+        **{name: with_argument(shipped, *case[:3]) for name, case in SIZE_CASES.items()},
+        "sizes that combine to gigabytes": with_argument(
+            with_argument(with_argument(shipped, "ISTFTDecoder", "dim", "4096"), "ISTFTDecoder", "num_layers", "64"),
+            "ISTFTDecoder",
+            "intermediate_dim",
+            "4096",
+        ),
+    }
+    assert len(alias_chain()) < 600
+    folders = []
+    for number, text in enumerate(cases.values()):
+        folders.append(tmp_path / f"case{number}")
+        folders[-1].mkdir()
+        (folders[-1] / "hyperparams.yaml").write_text(text)
+        shutil.copy(SHIPPED_YAML.parent / "codec.ckpt", folders[-1] / "codec.ckpt")
+    expected = {name: "expand to more than 100000 values" for name in cases if "chain" in name}
+    expected["a self-containing alias"] = "not loaded|contains itself"
+    expected.update({name: case[3] for name, case in SIZE_CASES.items()})
+    expected["sizes that combine to gigabytes"] = "its modules take more than 1 GiB .max_bytes=1073741824."
+    import re
+
+    for name, (outcome, message) in zip(cases, load_in_1_gb(folders)):
+        assert outcome == "refused" and "\n" not in message, (name, outcome, message)
+        assert "hyperparams.yaml: " in message and re.search(expected[name], message), (name, message)
+
+
+def test_limits_cover_classes_added_later_and_can_be_raised(monkeypatch):
+    """Limits go by argument name, so a class added to the allow-list later is
+    checked too; a class may declare its own (``SIZE_LIMITS``); a caller who
+    trusts a folder raises them with ``limits``."""
+    from torch import nn
+
+    import jepa_tokenizer.pretrained.safe_load as safe_load
+    from jepa_tokenizer.pretrained.safe_load import Limit, _New, build_module
+    from jepa_tokenizer.quantization.fsq import FSQ
+
+    class Later(nn.Module):
+        def __init__(self, conv_dim: int = 8, stage_layers=(1,), mystery: int = 0, scale: float = 1.0):
+            super().__init__()
+            self.conv_dim, self.proj = conv_dim, nn.Linear(conv_dim, conv_dim)
+
+    monkeypatch.setitem(safe_load.ALLOWED_CLASSES, "jepa_tokenizer.Later", Later)
+    refused = {
+        "conv_dim": (10**7, "conv_dim is 10000000, outside"),
+        "stage_layers": ([2, 10**6], "stage_layers is 1000000, outside"),
+        "mystery": (10**8, "mystery is 100000000, outside .-4096, 4096.; .*limits=\\{'mystery'"),
+        "scale": (float("inf"), "scale is inf, not a finite number"),
+    }
+    for argument, (value, message) in refused.items():
+        with pytest.raises(UnsafeModelFolder, match=message):
+            build_module({"m": _New("jepa_tokenizer.Later", {argument: value})}, "m")
+    assert build_module({"m": _New("jepa_tokenizer.Later", {"conv_dim": 64, "scale": -3.5})}, "m").conv_dim == 64
+    wide = {"fsq": _New("jepa_tokenizer.FSQ", {"levels": 4, "dim": 5000})}
+    with pytest.raises(UnsafeModelFolder, match="dim is 5000, outside"):
+        build_module(wide, "fsq")
+    assert build_module(wide, "fsq", limits={"dim": Limit(1, 8192)}).dim == 5000
+    with pytest.raises(UnsafeModelFolder, match="its modules take more than .* GiB .max_bytes=16383.; "):
+        build_module({"m": _New("jepa_tokenizer.Later", {"conv_dim": 64})}, "m", max_bytes=64 * 64 * 4 - 1)
+    monkeypatch.setattr(FSQ, "SIZE_LIMITS", {"^dim$": Limit(1, 2)}, raising=False)
+    with pytest.raises(UnsafeModelFolder, match="dim is 3, outside .1, 2."):
+        build_module({"fsq": _New("jepa_tokenizer.FSQ", {"levels": 4, "dim": 3})}, "fsq")
+
+
+def test_non_finite_weights_are_refused(tmp_path, model_folder):
+    folder = crafted_folder(tmp_path, model_folder, (model_folder / "hyperparams.yaml").read_text())
+    state = torch.load(model_folder / "codec.ckpt", weights_only=True)
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name] = torch.full_like(state[name], float("nan"))
+    torch.save(state, folder / "codec.ckpt")
+    with pytest.raises(UnsafeModelFolder, match=f"1 weights hold NaN or Inf .first: {name}.; the file is damaged"):
+        load_codec(folder)
+    torch.save({k: torch.zeros(10**6) if k == name else v for k, v in state.items()}, folder / "codec.ckpt")
+    with pytest.raises(UnsafeModelFolder, match="wrong shape|more than this model's weights can take"):
+        load_codec(folder)
+
+
+def test_a_folder_given_to_the_wrong_loader_is_named(tmp_path, model_folder):
+    from jepa_tokenizer.pretrained.synthesis import TextToSpeech
+
+    with pytest.raises(UnsafeModelFolder, match="is a codec folder .*, not a TTS folder"):
+        TextToSpeech.from_folder(model_folder)
+    tts = tmp_path / "tts"
+    tts.mkdir()
+    (tts / "hyperparams.yaml").write_text("model: !new:jepa_tokenizer.TokenTTS\n    num_units: 30\n    levels: 4\n")
+    with pytest.raises(UnsafeModelFolder, match="is a TTS folder .*, not a codec folder"):
+        load_codec(tts)
+    with pytest.raises(SystemExit, match="^error: .*is a TTS folder"):
+        main(["encode", str(tmp_path / "a.wav"), str(tmp_path / "a.jtok"), "--model", str(tts)])

@@ -13,7 +13,7 @@ Authors
 import math
 import shutil
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from speechbrain.inference.interfaces import Pretrained
@@ -149,18 +149,36 @@ class TextToSpeech(Pretrained):
     MODULES_NEEDED = ["model"]
 
     @classmethod
-    def from_folder(cls, folder: Union[str, Path], device: str = "cpu") -> "TextToSpeech":
+    def from_folder(
+        cls,
+        folder: Union[str, Path],
+        device: str = "cpu",
+        limits: Optional[Mapping] = None,
+        max_bytes: Optional[int] = None,
+    ) -> "TextToSpeech":
         """Loads an exported folder (see ``export_tts``) onto ``device``,
         without running code the folder chose (``jepa_tokenizer.pretrained.safe_load``;
-        its codec too)."""
+        its codec too); ``limits`` and ``max_bytes`` raise the size limits of
+        ``safe_load.build_module`` for a large model you trust."""
         from jepa_tokenizer.models.tts import TokenTTS
-        from jepa_tokenizer.pretrained.safe_load import UnsafeModelFolder, build_module, load_weights, read_plain_yaml
+        from jepa_tokenizer.pretrained.safe_load import (
+            MAX_MODEL_BYTES,
+            UnsafeModelFolder,
+            build_module,
+            check_folder_kind,
+            load_weights,
+            read_plain_yaml,
+        )
 
         folder = Path(folder).resolve()
         if not (folder / "hyperparams.yaml").is_file():
             raise FileNotFoundError(f"{folder} is not an exported TTS folder (no hyperparams.yaml)")
         tree = read_plain_yaml(folder / "hyperparams.yaml")
-        model = build_module(tree, "model")
+        check_folder_kind(tree, "model", folder)
+        try:
+            model = build_module(tree, "model", limits, max_bytes or MAX_MODEL_BYTES)
+        except UnsafeModelFolder as err:
+            raise UnsafeModelFolder(f"{folder / 'hyperparams.yaml'}: {err}") from None
         if not isinstance(model, TokenTTS):
             raise UnsafeModelFolder(f"{folder / 'hyperparams.yaml'}: 'model' is not a TokenTTS")
         load_weights(model, folder / TTS_WEIGHTS_FILE)
