@@ -113,3 +113,25 @@ def test_truncated_wav_and_loud_floats_are_reported(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert float(load_audio(tmp_path / "loud.wav", 16000).wav.max()) == 30.0
     assert "far outside [-1, 1]" in caplog.text
+
+
+def test_float64_beyond_float32_is_a_range_error_and_blocks_are_bounded(tmp_path, monkeypatch):
+    """A finite float64 peak of 3.4e39 is named as a range problem (not as
+    NaN or Inf); a block never holds more than READ_BLOCK_SAMPLES samples."""
+    import jepa_tokenizer.data.audio as audio
+
+    soundfile.write(tmp_path / "huge.wav", np.array([0.0, 3.4e39, 0.5]), 16000, subtype="DOUBLE")
+    with pytest.raises(ValueError, match="has samples up to 3.4e.39, beyond float32's range .*rescale it to"):
+        load_audio(tmp_path / "huge.wav", 16000)
+    soundfile.write(tmp_path / "inf.wav", np.array([0.0, np.inf]), 16000, subtype="DOUBLE")
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        load_audio(tmp_path / "inf.wav", 16000)
+    frames = np.random.default_rng(0).uniform(-0.5, 0.5, (1000, 4))
+    soundfile.write(tmp_path / "four.wav", frames, 16000, subtype="DOUBLE")
+    reads = []
+    original = soundfile.SoundFile.read
+    monkeypatch.setattr(soundfile.SoundFile, "read", lambda self, n, **k: reads.append(n) or original(self, n, **k))
+    monkeypatch.setattr(audio, "READ_BLOCK_SAMPLES", 400)
+    loaded = load_audio(tmp_path / "four.wav", 16000).wav
+    assert max(reads) == 100 and len(reads) == 10
+    torch.testing.assert_close(loaded, torch.from_numpy(frames.mean(axis=1)).float(), rtol=0, atol=1e-7)

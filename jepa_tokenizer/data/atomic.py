@@ -3,17 +3,79 @@
 Every writer of the package (token files, audio, manifests) writes next to
 the final path and renames, so an interrupted or failed write never leaves a
 short file that reads as valid, and a rerun can trust any output it finds.
+Also: what kind of special file a path is (for errors that name it) and a
+digest of a file's bytes (what a token file or decoded audio records of the
+file it came from).
 
 Authors
  * jepa-tokenizer team 2026
 """
 
+import hashlib
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Optional, Union
 
-__all__ = ["atomic_output"]
+__all__ = ["atomic_output", "partial_path", "special_file_kind", "file_digest"]
+
+
+def partial_path(path: Union[str, Path]) -> Path:
+    """The hidden temporary name :func:`atomic_output` writes ``path`` under.
+
+    Example
+    -------
+    >>> partial_path("out/a.wav")
+    PosixPath('out/.a.wav.partial')
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+)
+
+
+def special_file_kind(path: Union[str, Path]) -> Optional[str]:
+    """``"FIFO"``, ``"character device"``, ``"block device"`` or ``"socket"``
+    when ``path`` is one (it is never opened), else None.
+
+    Example
+    -------
+    >>> special_file_kind("/dev/zero"), special_file_kind("/")
+    ('character device', None)
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    for test, name in _SPECIAL_KINDS:
+        if test(mode):
+            return name
+    return None
+
+
+def file_digest(path: Union[str, Path]) -> str:
+    """SHA-256 of a file's bytes (first 16 hex digits), read in blocks.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "x"
+    >>> _ = path.write_bytes(b"abc")
+    >>> file_digest(path)
+    'ba7816bf8f01cfea'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 @contextmanager
@@ -44,7 +106,7 @@ def atomic_output(path: Union[str, Path]) -> Iterator[Path]:
     if path.is_dir():
         raise ValueError(f"output path {path} is an existing folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    partial = partial_path(path)
     try:
         yield partial
         os.replace(partial, path)

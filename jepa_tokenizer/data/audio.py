@@ -15,21 +15,25 @@ import subprocess
 from pathlib import Path
 from typing import Iterable, NamedTuple, Optional, Tuple, Union
 
+import numpy as np
 import soundfile
 import torch
 import torchaudio
 
-from jepa_tokenizer.data.atomic import atomic_output
+from jepa_tokenizer.data.atomic import atomic_output, special_file_kind
 
 __all__ = [
     "AUDIO_EXTENSIONS",
     "SOURCE_RATE_RANGE",
     "MAX_SOURCE_CHANNELS",
+    "LONG_AUDIO_SECONDS",
     "check_audio_header",
     "LoadedAudio",
     "load_audio",
     "save_audio",
     "save_audio_pieces",
+    "check_audio_output",
+    "decoded_from",
     "speak",
     "SPEECH_ENGINES",
 ]
@@ -71,6 +75,12 @@ MAX_SOURCE_CHANNELS = 64
 #: Seconds decoded at a time: multi-channel audio is downmixed block by block,
 #: so memory holds the mono signal, never all the channels of a long file.
 READ_BLOCK_SECONDS = 30.0
+#: ... and at most this many samples (all channels) at a time.
+READ_BLOCK_SAMPLES = 1 << 22
+#: Audio longer than this is encoded in chunks of this length by default (with
+#: 4 s of context each side, ``JEPATokenizer.encode_file``): one piece of 5
+#: minutes takes about 1.5 GiB with the shipped model, and memory grows with it.
+LONG_AUDIO_SECONDS = 300.0
 #: Peak magnitude above which float samples are reported (PCM is within 1).
 LOUD_PEAK = 4.0
 
@@ -113,7 +123,8 @@ def load_audio(
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"audio file not found: {path}")
+        kind = special_file_kind(path)
+        raise ValueError(f"{path} is a {kind}, not an audio file" if kind else f"audio file not found: {path}")
     try:
         with soundfile.SoundFile(str(path)) as stream:
             source_rate, channels = check_audio_header(path, stream)
@@ -126,13 +137,15 @@ def load_audio(
                     f"audio file {path} lasts {count / source_rate:.1f} s, more than the limit of {max_seconds:g} s"
                 )
             stream.seek(start)
-            block = max(1, int(READ_BLOCK_SECONDS * source_rate))
+            block = max(1, min(int(READ_BLOCK_SECONDS * source_rate), READ_BLOCK_SAMPLES // channels))
             pieces = []
             while count > 0:
-                frames = stream.read(min(block, count), dtype="float32", always_2d=True)
+                # float64, so that float64 files beyond float32's range are named as such
+                frames = stream.read(min(block, count), dtype="float64", always_2d=True)
                 if len(frames) == 0:
                     break
-                pieces.append(torch.from_numpy(frames).mean(dim=1))
+                _check_range(path, frames)
+                pieces.append(torch.from_numpy(frames.mean(axis=1).astype(np.float32)))
                 count -= len(frames)
     except soundfile.LibsndfileError as err:
         raise ValueError(f"cannot read audio file {path}: {err}") from err
@@ -149,6 +162,18 @@ def load_audio(
     if source_rate != sample_rate:
         wav = torchaudio.functional.resample(wav, source_rate, sample_rate)
     return LoadedAudio(wav, sample_rate, source_rate, channels)
+
+
+def _check_range(path: Path, frames: np.ndarray) -> None:
+    """NaN / Inf samples, or samples float32 cannot hold: one-line errors."""
+    if not np.isfinite(frames).all():
+        raise ValueError(f"audio file {path} contains NaN or Inf samples")
+    peak = float(np.abs(frames).max(initial=0.0))
+    if peak > float(np.finfo(np.float32).max):
+        raise ValueError(
+            f"audio file {path} has samples up to {peak:.3g}, beyond float32's range (3.4e38): "
+            "float audio at the wrong scale; rescale it to [-1, 1]"
+        )
 
 
 def check_audio_header(path: Path, stream: "soundfile.SoundFile") -> Tuple[int, int]:
@@ -171,23 +196,79 @@ def save_audio(path: Union[str, Path], wav: torch.Tensor, sample_rate: int) -> N
     """Writes ``[T]`` or ``[C, T]`` audio (float in [-1, 1]) with soundfile,
     atomically (the format follows the suffix of ``path``)."""
     data = wav.detach().float().cpu().numpy()
+    audio_format = _sound_format(path)
     with atomic_output(path) as partial:
-        soundfile.write(str(partial), data.T if data.ndim == 2 else data, sample_rate, **_sound_format(path))
+        soundfile.write(str(partial), data.T if data.ndim == 2 else data, sample_rate, **audio_format)
+
+
+def check_audio_output(path: Union[str, Path]) -> None:
+    """A one-line ``ValueError`` unless ``path`` can take audio: not an
+    existing folder, and a suffix that names a format soundfile writes
+    (``.opus``: Ogg Opus).
+
+    Example
+    -------
+    >>> check_audio_output("out.flac")
+    >>> check_audio_output("out")
+    Traceback (most recent call last):
+    ...
+    ValueError: output out has no suffix to name its audio format; add one, e.g. out.wav
+    """
+    if Path(path).is_dir():
+        raise ValueError(f"output path {path} is an existing folder")
+    kind = Path(path).suffix.lstrip(".").upper()
+    if not kind:
+        raise ValueError(f"output {path} has no suffix to name its audio format; add one, e.g. {path}.wav")
+    if kind != "OPUS" and kind not in soundfile.available_formats():
+        raise ValueError(
+            f"output {path}: {kind.lower()!r} is not an audio format; use .wav, .flac, .ogg, .opus or .mp3"
+        )
 
 
 def _sound_format(path: Union[str, Path]) -> dict:
     """soundfile's format arguments for the suffix of ``path`` (the partial
     file of an atomic write has another suffix); ``.opus`` is Ogg Opus."""
+    check_audio_output(path)
     kind = Path(path).suffix.lstrip(".").upper()
     return {"format": "OGG", "subtype": "OPUS"} if kind == "OPUS" else {"format": kind}
 
 
-def save_audio_pieces(path: Union[str, Path], pieces: Iterable[torch.Tensor], sample_rate: int) -> Path:
+#: the comment decoded audio carries: the digest of the token file it came from
+_DECODED_FROM = re.compile(r"decoded from sha256:([0-9a-f]{16})")
+
+
+def decoded_from(path: Union[str, Path]) -> Optional[str]:
+    """The digest (``atomic.file_digest``) of the token file an audio file was
+    decoded from, as :func:`save_audio_pieces` records it; None for other audio.
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+    >>> _ = save_audio_pieces(path, [torch.zeros(100)], 16000, source_digest="0123456789abcdef")
+    >>> decoded_from(path)
+    '0123456789abcdef'
+    """
+    try:
+        with soundfile.SoundFile(str(path)) as stream:
+            found = _DECODED_FROM.fullmatch(stream.comment or "")
+    except (RuntimeError, OSError, ValueError):  # not audio soundfile reads
+        return None
+    return found.group(1) if found else None
+
+
+def save_audio_pieces(
+    path: Union[str, Path],
+    pieces: Iterable[torch.Tensor],
+    sample_rate: int,
+    source_digest: Optional[str] = None,
+) -> Path:
     """Writes mono audio that arrives in ``[T_i]`` pieces (float in [-1, 1])
     as it comes, so memory holds one piece at a time. The file appears at
     ``path`` only once complete (written next to it, then renamed); on an
     error nothing is left behind. The format follows the suffix, as in
-    :func:`save_audio`.
+    :func:`save_audio`; ``source_digest`` (of the token file decoded) is
+    recorded in the file's comment (see :func:`decoded_from`).
 
     Example
     -------
@@ -198,8 +279,11 @@ def save_audio_pieces(path: Union[str, Path], pieces: Iterable[torch.Tensor], sa
     150
     """
     path = Path(path)
+    audio_format = _sound_format(path)
     with atomic_output(path) as partial:
-        with soundfile.SoundFile(str(partial), "w", sample_rate, 1, **_sound_format(path)) as stream:
+        with soundfile.SoundFile(str(partial), "w", sample_rate, 1, **audio_format) as stream:
+            if source_digest is not None:
+                stream.comment = f"decoded from sha256:{source_digest}"
             for piece in pieces:
                 stream.write(piece.detach().float().cpu().numpy())
     return path

@@ -7,7 +7,8 @@ Layout (little-endian)::
     4 bytes   header length H (uint32)
     H bytes   header, UTF-8 JSON: fingerprint of the model, sample rate,
               frame rate, radices, group size, tokens per frame, number of
-              frames, original number of samples, token dtype, model source
+              frames, original number of samples, token dtype, model source,
+              digest of the audio file encoded (source_sha256)
     N*K*w     the tokens, row by row (uint16 when every token fits, else int32)
     4 bytes   CRC-32 of everything above
 
@@ -21,16 +22,17 @@ Authors
 import hashlib
 import json
 import math
+import re
 import struct
 import zlib
 from pathlib import Path
-from typing import Any, Dict, NamedTuple, Union
+from typing import Any, Dict, NamedTuple, Tuple, Union
 
 import numpy as np
 import torch
 from torch import nn
 
-from jepa_tokenizer.data.atomic import atomic_output
+from jepa_tokenizer.data.atomic import atomic_output, special_file_kind
 
 __all__ = [
     "MAGIC",
@@ -39,6 +41,8 @@ __all__ = [
     "HEADER_FIELDS",
     "MAX_TOKEN_FILE_BYTES",
     "check_header",
+    "escape_text",
+    "read_header",
     "model_fingerprint",
     "codec_header",
     "save_tokens",
@@ -132,6 +136,7 @@ HEADER_FIELDS = {
     "radices": (lambda v: isinstance(v, list) and all(type(r) is int and r >= 2 for r in v), "a list of integers >= 2"),
     "fingerprint": (lambda v: isinstance(v, str), "a string"),
     "model_source": (lambda v: isinstance(v, str), "a string"),
+    "source_sha256": (lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{16}", v) is not None, "16 hex digits"),
 }
 REQUIRED_HEADER_FIELDS = ("num_frames", "tokens_per_frame", "dtype")
 
@@ -155,9 +160,20 @@ def check_header(header: Any, path: Union[str, Path] = "token file") -> None:
         raise ValueError(f"{path} is corrupt: its header lacks {', '.join(missing)}")
     for name, (test, what) in HEADER_FIELDS.items():
         if name in header and not test(header[name]):
-            shown = json.dumps(header[name])
-            shown = shown if len(shown) <= 40 else shown[:37] + "..."
-            raise ValueError(f"{path} is corrupt: header field {name} is {shown}, not {what}")
+            raise ValueError(f"{path} is corrupt: header field {name} is {escape_text(header[name], 40)}, not {what}")
+
+
+def escape_text(value: Any, width: int = 80) -> str:
+    """``value`` as JSON (control characters and quotes escaped), cut to
+    ``width`` characters: header text from a stranger is printed only so.
+
+    Example
+    -------
+    >>> print(escape_text("x\\x1b[2J" + "y" * 100, 20))
+    "x\\u001b[2Jyyyyyy...
+    """
+    shown = json.dumps(value)
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
 
 
 #: The largest token file read by default (bytes): 256 MiB holds about 780
@@ -165,29 +181,67 @@ def check_header(header: Any, path: Union[str, Path] = "token file") -> None:
 MAX_TOKEN_FILE_BYTES = 256 * 2**20
 
 
-def load_tokens(path: Union[str, Path], max_bytes: int = MAX_TOKEN_FILE_BYTES) -> TokenFile:
-    """Reads a token file, checking its size (at most ``max_bytes``, before
-    reading), magic, version, header fields, length and checksum."""
-    path = Path(path)
+def _check_path(path: Path, max_bytes: int) -> None:
     if not path.is_file():
-        raise ValueError(f"{path} is not a file" + ("" if path.exists() else " (it does not exist)"))
+        kind = special_file_kind(path)
+        raise ValueError(
+            f"{path} is a {kind}, not a token file"
+            if kind
+            else f"{path} is not a file" + ("" if path.exists() else " (it does not exist)")
+        )
     size = path.stat().st_size
     if size > max_bytes:
         raise ValueError(f"{path} holds {size} bytes, more than the limit of {max_bytes} (max_bytes)")
-    data = path.read_bytes()
+
+
+def _parse_header(data: bytes, path: Path) -> Tuple[Dict[str, Any], int]:
+    """The checked header at the start of ``data`` and where the tokens start."""
     if len(data) < _PREFIX.size or data[:8] != MAGIC:
         raise ValueError(f"{path} is not a JEPA token file (wrong magic bytes)")
     _, version, header_len = _PREFIX.unpack_from(data)
     if version != VERSION:
         raise ValueError(f"{path} has token-file version {version}; this version reads {VERSION}")
     start = _PREFIX.size + header_len
-    if len(data) < start + _CRC.size:
+    if len(data) < start:
         raise ValueError(f"{path} is truncated (its header is incomplete)")
     try:
         header = json.loads(data[_PREFIX.size : start].decode())
     except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ValueError(f"{path} is corrupt: unreadable header ({str(err)[:80]})") from None
     check_header(header, path)
+    return header, start
+
+
+def read_header(path: Union[str, Path], max_bytes: int = MAX_TOKEN_FILE_BYTES) -> Dict[str, Any]:
+    """The checked header of a token file, reading only the file's start
+    (the tokens and checksum are not read: :func:`load_tokens` checks them).
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.jtok")
+    >>> _ = save_tokens(path, torch.zeros(5, 2, dtype=torch.long), {"source_sha256": "0123456789abcdef"})
+    >>> read_header(path)["source_sha256"], read_header(path)["num_frames"]
+    ('0123456789abcdef', 5)
+    """
+    path = Path(path)
+    _check_path(path, max_bytes)
+    with open(path, "rb") as stream:
+        data = stream.read(_PREFIX.size)
+        if len(data) == _PREFIX.size and data[:8] == MAGIC:
+            data += stream.read(_PREFIX.unpack_from(data)[2])
+    return _parse_header(data, path)[0]
+
+
+def load_tokens(path: Union[str, Path], max_bytes: int = MAX_TOKEN_FILE_BYTES) -> TokenFile:
+    """Reads a token file, checking its size (at most ``max_bytes``, before
+    reading), magic, version, header fields, length and checksum."""
+    path = Path(path)
+    _check_path(path, max_bytes)
+    data = path.read_bytes()
+    header, start = _parse_header(data, path)
+    if len(data) < start + _CRC.size:
+        raise ValueError(f"{path} is truncated (its header is incomplete)")
     frames, per_frame, dtype = header["num_frames"], header["tokens_per_frame"], _DTYPES[header["dtype"]]
     end = start + frames * per_frame * dtype.itemsize
     if len(data) != end + _CRC.size:
