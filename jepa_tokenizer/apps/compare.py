@@ -7,7 +7,7 @@ rates of the Whisper judge on the decoded audio (dWER: the original
 recordings are the reference row), STOI and wide-band PESQ against the
 original, and encode / decode speed as x real time (audio seconds per
 second of compute, the whole program for command-line codecs, one recording
-at a time on this machine). Writes ``compare.md``, ``compare.json`` (the
+at a time on this machine, after one untimed round). Writes ``compare.md``, ``compare.json`` (the
 table's numbers and settings) and ``utterances.json`` (every hypothesis)
 into ``--output``, each file atomically and after every codec: a rerun with
 the same settings keeps the finished rows (``--fresh`` redoes them).
