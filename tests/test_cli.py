@@ -136,8 +136,8 @@ def test_outputs_never_replace_inputs_or_each_other(models, spoken_wav, tmp_path
     with pytest.raises(SystemExit, match="would both write"):
         main(["encode", str(folder), str(tmp_path / "out"), "--model", str(models[0])])
     assert not (tmp_path / "out").exists()
-    for bad in ("0", "-5"):
-        with pytest.raises(SystemExit, match="--chunk-seconds must be > 0"):
+    for bad in ("-5", "nan"):
+        with pytest.raises(SystemExit, match="--chunk-seconds must be >= 0 .0: one piece."):
             main(["encode", str(wav), str(tmp_path / "a.jtok"), "--model", str(models[0]), "--chunk-seconds", bad])
 
 
@@ -327,3 +327,173 @@ def test_size_and_duration_limits_have_defaults_a_user_can_raise(models, spoken_
     assert not (tmp_path / "a.jtok").exists()
     main(["encode", str(spoken_wav), str(tmp_path / "a.jtok"), "--model", str(models[0]), "--max-seconds", "0"])
     assert (tmp_path / "a.jtok").is_file()
+
+
+def test_outputs_never_replace_the_originals_their_inputs_came_from(models, spoken_wav, tmp_path, capsys):
+    """``encode f f`` then ``decode f f``: the decoded audio would replace the
+    recording its token file was encoded from; refused with or without
+    --overwrite (non-zero exit, nothing written), and so is the other way
+    round (re-encoding a decoded file over the token file it came from)."""
+    model = ["--model", str(models[0])]
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(spoken_wav.read_bytes())
+    original = (folder / "a.wav").read_bytes()
+    main(["encode", str(folder), str(folder), *model])
+    for extra in ([], ["--overwrite"]):
+        with pytest.raises(
+            SystemExit,
+            match=r"^error: .*f/a.wav is the file .*f/a.jtok was made from; an original is never replaced, --overwrite or not: give another output path .nothing was written.$",
+        ):
+            main(["decode", str(folder), str(folder), *model, *extra])
+        assert (folder / "a.wav").read_bytes() == original
+    main(["decode", str(folder), str(tmp_path / "g"), *model])
+    tokens = (folder / "a.jtok").read_bytes()
+    with pytest.raises(SystemExit, match=r"f/a.jtok is the file .*g/a.wav was made from"):
+        main(["encode", str(tmp_path / "g"), str(folder), *model, "--overwrite"])
+    assert (folder / "a.jtok").read_bytes() == tokens
+    main(["encode", str(tmp_path / "g"), str(tmp_path / "h"), *model])  # another folder: fine
+
+
+def test_long_audio_is_encoded_in_chunks_by_default(models, spoken_wav, tmp_path, monkeypatch):
+    """Above LONG_AUDIO_SECONDS a file is encoded in chunks of that length (the
+    --chunk-seconds path, bounded memory); --chunk-seconds 0 keeps one piece.
+    The limit is lowered to 1 s here, so that a short file is long."""
+    import jepa_tokenizer.pretrained.inference as inference
+    from jepa_tokenizer.models.codec import JEPACodec
+
+    calls = []
+    original = JEPACodec.encode_long
+
+    def recorded(self, wav, chunk_frames, context_frames):
+        calls.append((wav.numel(), chunk_frames, context_frames))
+        return original(self, wav, chunk_frames, context_frames)
+
+    monkeypatch.setattr(JEPACodec, "encode_long", recorded)
+    monkeypatch.setattr(inference, "LONG_AUDIO_SECONDS", 1.0)
+    model = ["--model", str(models[0])]
+    main(["encode", str(spoken_wav), str(tmp_path / "default.jtok"), *model])
+    samples = load_tokens(tmp_path / "default.jtok").header["num_samples"]
+    assert samples > 2 * 16000 and calls == [(samples, round(1.0 * 2.5), round(4.0 * 2.5))]
+    main(["encode", str(spoken_wav), str(tmp_path / "one.jtok"), *model, "--chunk-seconds", "0"])
+    monkeypatch.setattr(inference, "LONG_AUDIO_SECONDS", 1000.0)
+    main(["encode", str(spoken_wav), str(tmp_path / "short.jtok"), *model])
+    assert len(calls) == 1  # one piece for both
+    tokens = [load_tokens(tmp_path / f"{name}.jtok").tokens for name in ("default", "one", "short")]
+    assert torch.equal(tokens[1], tokens[2]) and tokens[0].shape == tokens[1].shape
+
+
+def test_an_interrupted_decode_ends_in_one_line_and_leaves_no_partial_file(models, token_file, tmp_path, monkeypatch):
+    """Ctrl-C midway: one line, no traceback, no partial file; a partial file a
+    killed run left is removed by the rerun."""
+    from jepa_tokenizer.models.codec import JEPACodec
+
+    original = JEPACodec.decode_chunks
+
+    def interrupted(self, *args, **kwargs):
+        yield next(original(self, *args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(JEPACodec, "decode_chunks", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit, match="^error: interrupted; finished outputs are kept and a rerun does the rest$"):
+        main(["decode", str(token_file), str(out / "a.wav"), "--model", str(models[0])])
+    assert list(out.iterdir()) == []
+    monkeypatch.undo()
+    (out / ".a.wav.partial").write_bytes(b"left by a killed run")
+    main(["decode", str(token_file), str(out / "a.wav"), "--model", str(models[0])])
+    assert sorted(p.name for p in out.iterdir()) == ["a.wav"]
+    (out / ".a.wav.partial").write_bytes(b"left by a killed run")
+    main(["decode", str(token_file), str(out / "a.wav"), "--model", str(models[0])])  # kept, partial removed
+    assert sorted(p.name for p in out.iterdir()) == ["a.wav"]
+
+
+TERMINATED = """
+import signal, sys
+from jepa_tokenizer.apps.cli import main
+from jepa_tokenizer.models.codec import JEPACodec
+
+original = JEPACodec.decode_chunks
+
+def stalled(self, *args, **kwargs):
+    yield next(original(self, *args, **kwargs))
+    print("stalled", flush=True)  # the partial file is open
+    signal.pause()  # until a signal arrives
+
+JEPACodec.decode_chunks = stalled
+main(sys.argv[1:])
+"""
+
+
+def test_a_terminated_decode_ends_in_one_line_and_leaves_no_partial_file(models, token_file, tmp_path):
+    """SIGTERM (kill, timeout) ends a decode as Ctrl-C does: one line, and the
+    partial file it was writing removed."""
+    import signal
+
+    out = tmp_path / "out"
+    argv = ["decode", str(token_file), str(out / "a.wav"), "--model", str(models[0])]
+    process = subprocess.Popen(
+        [sys.executable, "-c", TERMINATED, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline() == "stalled\n" and (out / ".a.wav.partial").is_file()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=600)
+    finally:
+        process.kill()
+    assert process.returncode == 1 and stderr.strip().splitlines()[-1] == (
+        "error: interrupted; finished outputs are kept and a rerun does the rest"
+    ), stderr
+    assert "Traceback" not in stderr and list(out.iterdir()) == []
+
+
+def test_header_text_is_escaped_wherever_it_is_printed(models, token_file, tmp_path, capsys):
+    """A token file from another model names its folder in its header: the
+    error quotes it (and the fingerprint) escaped, never as terminal codes."""
+    crafted = tmp_path / "crafted.jtok"
+    change = {"model_source": "\x1b[2J\x1b]0;owned\x07/evil\nnext line", "fingerprint": "\x1b[31mred"}
+    crafted.write_bytes(_rewrite_header(token_file, lambda header: {**header, **change}))
+    for argv in (["decode", str(crafted), str(tmp_path / "x.wav"), "--model", str(models[0])], ["info", str(crafted)]):
+        try:
+            main(argv)
+        except SystemExit as stop:
+            message = str(stop.code)
+        else:
+            message = ""
+        assert "\x1b" not in message and "\x07" not in message and "\n" not in message, message
+    assert "\x1b" not in capsys.readouterr().out  # info prints the header as JSON
+    with pytest.raises(SystemExit) as stop:
+        main(["decode", str(crafted), str(tmp_path / "x.wav"), "--model", str(models[0])])
+    assert '(the file names "\\u001b[2J\\u001b]0;owned\\u0007/evil\\nnext line"' in str(stop.value.code)
+    named = tmp_path / "\x1b[2Jname.jtok"
+    named.write_bytes(b"not a token file")
+    with pytest.raises(SystemExit) as stop:
+        main(["info", str(named)])
+    assert "\x1b" not in str(stop.value.code) and "\\x1b[2Jname.jtok" in str(stop.value.code)
+
+
+def test_special_files_and_missing_suffixes_are_named(models, token_file, tmp_path):
+    """/dev/zero and a FIFO are named as such (never opened, so nothing
+    blocks); an output without a suffix is named before anything is decoded."""
+    import os
+
+    fifo = tmp_path / "pipe.jtok"
+    os.mkfifo(fifo)
+    model = ["--model", str(models[0])]
+    cases = [
+        (["decode", "/dev/zero", str(tmp_path / "z.wav"), *model], "/dev/zero is a character device, not a file"),
+        (["decode", str(fifo), str(tmp_path / "p.wav"), *model], "pipe.jtok is a FIFO, not a file or folder"),
+        (["info", str(fifo)], "pipe.jtok is a FIFO, not a token file"),
+        (["encode", str(fifo), str(tmp_path / "p2.jtok"), *model], "pipe.jtok is a FIFO"),
+        (["decode", str(token_file), str(tmp_path / "out"), *model], "output .*out has no suffix .* e.g. .*out.wav$"),
+        (["decode", str(token_file), str(tmp_path / "out.xyz"), *model], "'xyz' is not an audio format; use .wav"),
+        (["synthesize", "--model", str(tmp_path), "--text", "HI", "--output", str(tmp_path / "o")], "has no suffix"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit, match=f"^error: .*{message}"):
+            main(argv)
+    from jepa_tokenizer.data.audio import load_audio
+
+    with pytest.raises(ValueError, match="pipe.jtok is a FIFO, not an audio file"):
+        load_audio(fifo, 16000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.jtok"]

@@ -11,7 +11,9 @@
     jepa-tokenizer synthesize --model TTS_DIR --texts lines.txt --output OUT_DIR
 
 Token files end in ``.jtok`` (see ``jepa_tokenizer.data.token_file``). Decoding
-without ``--model`` uses the model folder recorded in the token file.
+without ``--model`` uses the shipped model, never the folder a token file names.
+Outputs never replace an input or a file an input was made from; Ctrl-C (or
+SIGTERM, SIGHUP) ends a run with one line and no partial file.
 
 Authors
  * jepa-tokenizer team 2026
@@ -19,14 +21,17 @@ Authors
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional, Tuple
 
 import torch
 from tqdm import tqdm
 
-from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
+from jepa_tokenizer.data.atomic import file_digest, partial_path, special_file_kind
+from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS, LONG_AUDIO_SECONDS, check_audio_output, decoded_from
 from jepa_tokenizer.data.manifests import walk_files
 
 __all__ = ["main", "TOKEN_SUFFIX"]
@@ -54,6 +59,8 @@ def _pairs(src: Path, dst: Path, suffixes: Iterable[str], new_suffix: str) -> Li
     """(input, output) pairs: one file, or every matching file under a folder."""
     if src.is_file():
         return [(src, dst)]
+    if special_file_kind(src):
+        raise SystemExit(f"error: {src} is a {special_file_kind(src)}, not a file or folder")
     if not src.is_dir():
         raise SystemExit(f"error: {src} does not exist")
     files = [p for p in walk_files(src) if p.suffix.lower() in suffixes]
@@ -62,10 +69,12 @@ def _pairs(src: Path, dst: Path, suffixes: Iterable[str], new_suffix: str) -> Li
     return [(f, (dst / f.relative_to(src)).with_suffix(new_suffix)) for f in files]
 
 
-def _check_outputs(pairs: List[Tuple[Path, Path]]) -> None:
-    """No output may be an input, and no two inputs may share an output
-    (``a.wav`` and ``a.flac`` would both write ``a.jtok``): refused before
-    anything is written."""
+def _check_outputs(pairs: List[Tuple[Path, Path]], made_from: Callable[[Path], Optional[str]]) -> None:
+    """No output may be an input, no two inputs may share an output
+    (``a.wav`` and ``a.flac`` would both write ``a.jtok``), and no output may
+    replace a file an input was made from (``made_from``: the digest an input
+    records of its source, e.g. a token file of its audio), ``--overwrite`` or
+    not: refused before anything is written."""
     inputs = {src.resolve() for src, _ in pairs}
     seen = {}
     for src, dst in pairs:
@@ -76,14 +85,49 @@ def _check_outputs(pairs: List[Tuple[Path, Path]]) -> None:
                 f"error: {seen[dst.resolve()]} and {src} would both write {dst}; rename one (nothing was written)"
             )
         seen[dst.resolve()] = src
+    sources = {digest: src for digest, src in ((made_from(src), src) for src, _ in pairs) if digest}
+    if sources:
+        originals = [(sources[d], dst) for _, dst in pairs if dst.is_file() and (d := file_digest(dst)) in sources]
+        if originals:
+            (src, dst), more = originals[0], len(originals) - 1
+            raise SystemExit(
+                f"error: {dst} is the file {src} was made from"
+                + (f" ({more} more outputs are originals)" if more else "")
+                + "; an original is never replaced, --overwrite or not: give another output path (nothing was written)"
+            )
+
+
+def _token_source(path: Path) -> Optional[str]:
+    """The digest a token file records of the audio it was encoded from."""
+    from jepa_tokenizer.data.token_file import read_header
+
+    try:
+        return read_header(path).get("source_sha256")
+    except ValueError:
+        return None
+
+
+def _printable(text: str) -> str:
+    """``text`` with unprintable characters escaped: file names and headers
+    from strangers cannot drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _one_line(err: BaseException) -> str:
+    lines = str(err).splitlines()
+    return _printable(lines[0] if lines else type(err).__name__)
 
 
 def _run(pairs, action, what: str, overwrite: bool = False) -> None:
     """Runs ``action`` on every pair; a file that fails is reported and the
     others go on; any failure makes the exit status non-zero. Outputs that
     exist are complete (every write is atomic) and are kept unless
-    ``overwrite``: a rerun after an interruption does only what is left."""
-    _check_outputs(pairs)
+    ``overwrite``: a rerun after an interruption does only what is left (and
+    removes a partial file a killed run left)."""
+    inputs = {src.resolve() for src, _ in pairs}
+    for _, dst in pairs:
+        if partial_path(dst).is_file() and partial_path(dst).resolve() not in inputs:
+            partial_path(dst).unlink()
     if not overwrite:
         done = [(src, dst) for src, dst in pairs if dst.is_file()]
         if done:
@@ -98,22 +142,21 @@ def _run(pairs, action, what: str, overwrite: bool = False) -> None:
         try:
             action(src, dst)
         except (ValueError, OSError, RuntimeError) as err:  # bad file, unreadable, decoder error: this file only
-            message = str(err).splitlines()[0] if str(err) else type(err).__name__
             if len(pairs) == 1:
-                raise SystemExit(f"error: {src}: {message}") from err
-            failures.append(f"{src}: {message}")
+                raise SystemExit(f"error: {_printable(str(src))}: {_one_line(err)}") from err
+            failures.append(f"{_printable(str(src))}: {_one_line(err)}")
             tqdm.write(failures[-1], file=sys.stderr)
     if failures:
         raise SystemExit(f"error: {len(failures)} of {len(pairs)} files failed:\n  " + "\n  ".join(failures))
 
 
 def cmd_encode(args) -> None:
-    if args.chunk_seconds is not None and not args.chunk_seconds > 0:
-        raise SystemExit(f"error: --chunk-seconds must be > 0; got {args.chunk_seconds}")
+    if args.chunk_seconds is not None and not args.chunk_seconds >= 0:
+        raise SystemExit(f"error: --chunk-seconds must be >= 0 (0: one piece); got {args.chunk_seconds}")
     tokenizer = _load(args.model, args.device)
     pairs = _pairs(Path(args.input), Path(args.output), AUDIO_EXTENSIONS, TOKEN_SUFFIX)
 
-    _check_outputs(pairs)
+    _check_outputs(pairs, decoded_from)
     if not args.overwrite:  # kept outputs must be this model's, or the folder would mix two models
         foreign = [dst for _, dst in pairs if dst.is_file() and _made_by(dst) != tokenizer.fingerprint]
         if foreign:
@@ -132,16 +175,19 @@ def cmd_encode(args) -> None:
 
 def _made_by(path: Path) -> Optional[str]:
     """The model fingerprint in a token file's header (None if unreadable)."""
-    from jepa_tokenizer.data.token_file import load_tokens
+    from jepa_tokenizer.data.token_file import read_header
 
     try:
-        return load_tokens(path).header.get("fingerprint")
+        return read_header(path).get("fingerprint")
     except ValueError:
         return None
 
 
 def cmd_decode(args) -> None:
     pairs = _pairs(Path(args.input), Path(args.output), (TOKEN_SUFFIX,), ".wav")
+    for _, dst in pairs:
+        check_audio_output(dst)
+    _check_outputs(pairs, _token_source)
     # the model is the one given (or the shipped one), never the folder a token
     # file names: a file from a stranger must not choose the code that runs
     tokenizer = _load(args.model, args.device)
@@ -177,6 +223,8 @@ def cmd_synthesize(args) -> None:
 
     if (args.text is None) == (args.texts is None):
         raise SystemExit("error: synthesize takes --text or --texts, not both")
+    if args.text is not None:
+        check_audio_output(args.output)
     tts = TextToSpeech.from_folder(args.model, args.device)
     sampling = {"temperature": args.temperature, "top_k": args.top_k}
     if args.text is not None:
@@ -254,7 +302,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     enc.add_argument("output")
     enc.add_argument("--model", default=None, help="exported model folder (default: the shipped model)")
     enc.add_argument(
-        "--chunk-seconds", type=float, default=None, help="encode long files in chunks of this length (bounded memory)"
+        "--chunk-seconds",
+        type=float,
+        default=None,
+        help=f"encode in chunks of this many seconds (bounded memory; default: files longer than "
+        f"{LONG_AUDIO_SECONDS:g} s in chunks of that length); 0: every file in one piece",
     )
     enc.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: keep them)")
     enc.add_argument(
@@ -316,11 +368,28 @@ def main(argv: Optional[List[str]] = None) -> None:
         "eval": cmd_eval,
         "synthesize": cmd_synthesize,
     }
+    handled = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        handled = []
+    previous = {number: signal.signal(number, _interrupted) for number in handled}
     try:
         commands[args.command](args)
+    except KeyboardInterrupt:
+        raise SystemExit("error: interrupted; finished outputs are kept and a rerun does the rest") from None
     except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise SystemExit(f"error: {message}") from None
+        raise SystemExit(f"error: {_one_line(err)}") from None
+    except SystemExit as stop:
+        if not isinstance(stop.code, str):
+            raise
+        raise SystemExit("\n".join(_printable(line) for line in stop.code.split("\n"))) from None
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+def _interrupted(number, frame) -> None:
+    """SIGTERM and SIGHUP end a run as Ctrl-C does (partial files removed)."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -4,14 +4,16 @@ Authors
  * jepa-tokenizer team 2026
 """
 
+import math
 from pathlib import Path
-from typing import NamedTuple, Optional, Union
+from typing import Mapping, NamedTuple, Optional, Union
 
 import torch
 from speechbrain.inference.interfaces import Pretrained
 
-from jepa_tokenizer.data.audio import load_audio, save_audio_pieces
-from jepa_tokenizer.data.token_file import codec_header, load_tokens, model_fingerprint, save_tokens
+from jepa_tokenizer.data.atomic import file_digest
+from jepa_tokenizer.data.audio import LONG_AUDIO_SECONDS, check_audio_output, load_audio, save_audio_pieces
+from jepa_tokenizer.data.token_file import codec_header, escape_text, load_tokens, model_fingerprint, save_tokens
 
 __all__ = ["EncodedAudio", "JEPATokenizer", "DEFAULT_MODEL", "default_model_folder"]
 
@@ -61,13 +63,21 @@ class JEPATokenizer(Pretrained):
     MODULES_NEEDED = ["codec"]
 
     @classmethod
-    def from_folder(cls, folder: Optional[Union[str, Path]] = None, device: str = "cpu") -> "JEPATokenizer":
+    def from_folder(
+        cls,
+        folder: Optional[Union[str, Path]] = None,
+        device: str = "cpu",
+        limits: Optional[Mapping] = None,
+        max_bytes: Optional[int] = None,
+    ) -> "JEPATokenizer":
         """Loads an exported folder without running code the folder chose
         (``jepa_tokenizer.pretrained.safe_load``): what the command line and
         the DASB adapter use. ``from_hparams`` (SpeechBrain's hyperpyyaml
         path) runs whatever the folder's YAML names: only for folders you trust.
         Without ``folder``: the model shipped in the package
-        (:data:`DEFAULT_MODEL`, trained on mini LibriSpeech).
+        (:data:`DEFAULT_MODEL`, trained on mini LibriSpeech). ``limits`` and
+        ``max_bytes`` raise the size limits (``safe_load.load_codec``) for a
+        large model you trust.
 
         Example
         -------
@@ -78,11 +88,12 @@ class JEPATokenizer(Pretrained):
         >>> JEPATokenizer.from_folder(folder).tokens_per_frame
         3
         """
-        from jepa_tokenizer.pretrained.safe_load import load_codec
+        from jepa_tokenizer.pretrained.safe_load import MAX_MODEL_BYTES, load_codec
 
         if folder is None:
             folder = default_model_folder()
-        tokenizer = cls(modules={"codec": load_codec(folder)}, hparams={}, run_opts={"device": device})
+        codec = load_codec(folder, limits=limits, max_bytes=max_bytes or MAX_MODEL_BYTES)
+        tokenizer = cls(modules={"codec": codec}, hparams={}, run_opts={"device": device})
         tokenizer.source = str(Path(folder).resolve())
         return tokenizer
 
@@ -134,14 +145,34 @@ class JEPATokenizer(Pretrained):
     ) -> EncodedAudio:
         """Tokens of an audio file of any rate or channel count (converted first).
 
-        With ``chunk_seconds``, long files are encoded chunk by chunk with
+        Files are encoded chunk by chunk, ``chunk_seconds`` at a time with
         ``context_seconds`` of audio on each side, in bounded memory (see
-        ``JEPACodec.encode_long`` for how that relates to whole-file tokens).
-        A file longer than ``max_seconds`` is refused from its header.
+        ``JEPACodec.encode_long`` for how that relates to whole-file tokens):
+        by default (None) those longer than :data:`LONG_AUDIO_SECONDS`, in
+        chunks of that length; ``chunk_seconds=0`` encodes any file in one
+        piece. A file longer than ``max_seconds`` is refused from its header.
+
+        Example
+        -------
+        >>> import tempfile, os
+        >>> from jepa_tokenizer.data.audio import save_audio
+        >>> from jepa_tokenizer.models.config import load_model_config
+        >>> from jepa_tokenizer.pretrained.export import export_codec
+        >>> tok = JEPATokenizer.from_folder(export_codec(load_model_config("jepa_tiny.yaml")["codec"], tempfile.mkdtemp()))
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
+        >>> save_audio(path, torch.randn(32000) * 0.1, 16000)
+        >>> tok.encode_file(path).tokens.equal(tok.encode_file(path, chunk_seconds=0).tokens)  # 2 s: one piece
+        True
+        >>> tok.encode_file(path, chunk_seconds=0.4).tokens.shape
+        torch.Size([5, 3])
         """
+        if chunk_seconds is not None and not (math.isfinite(chunk_seconds) and chunk_seconds >= 0):
+            raise ValueError(f"chunk_seconds must be >= 0 (0: one piece); got {chunk_seconds}")
         audio = load_audio(path, self.sample_rate, max_seconds=max_seconds)
         wav = audio.wav.to(self.device)
         if chunk_seconds is None:
+            chunk_seconds = LONG_AUDIO_SECONDS if wav.numel() > LONG_AUDIO_SECONDS * self.sample_rate else 0
+        if chunk_seconds == 0:
             tokens = self.encode_batch(wav.unsqueeze(0))[0]
         else:
             rate = self.codec.frame_rate
@@ -154,6 +185,7 @@ class JEPATokenizer(Pretrained):
         path: Union[str, Path],
         num_samples: Optional[int] = None,
         chunk_frames: Optional[int] = None,
+        source_digest: Optional[str] = None,
     ) -> Path:
         """Decodes ``[N, K]`` (or ``[1, N, K]``) tokens into an audio file.
 
@@ -162,7 +194,8 @@ class JEPATokenizer(Pretrained):
         as context: memory is bounded whatever the length, and the audio
         equals whole-file decoding (within float tolerance). Without it the
         whole file is decoded at once. Either way the file appears only once
-        complete."""
+        complete; ``source_digest`` (of the token file) is recorded in it."""
+        check_audio_output(path)
         if tokens.dim() == 2:
             tokens = tokens.unsqueeze(0)
         if tokens.dim() != 3 or tokens.shape[0] != 1:
@@ -177,7 +210,7 @@ class JEPATokenizer(Pretrained):
                     f"frames; got {num_samples}"
                 )
             pieces = self.codec.decode_chunks(tokens[0].to(self.device), chunk_frames, num_samples=num_samples)
-        return save_audio_pieces(path, pieces, self.sample_rate)
+        return save_audio_pieces(path, pieces, self.sample_rate, source_digest)
 
     @property
     def fingerprint(self) -> str:
@@ -193,11 +226,13 @@ class JEPATokenizer(Pretrained):
         chunk_seconds: Optional[float] = None,
         max_seconds: Optional[float] = None,
     ) -> EncodedAudio:
-        """Encodes an audio file and writes a token file (see ``token_file``)."""
+        """Encodes an audio file and writes a token file (see ``token_file``)
+        that records the digest of the audio file (``source_sha256``)."""
         encoded = self.encode_file(audio_path, chunk_seconds, max_seconds=max_seconds)
         header = codec_header(self.codec, encoded.num_samples, str(getattr(self, "source", "")))
         header["fingerprint"] = self.fingerprint
         header["conversion"] = encoded.conversion
+        header["source_sha256"] = file_digest(audio_path)
         save_tokens(token_path, encoded.tokens, header)
         return encoded
 
@@ -208,15 +243,17 @@ class JEPATokenizer(Pretrained):
         chunk_frames: Optional[int] = None,
     ) -> Path:
         """Decodes a token file made by this model into an audio file of the
-        original length; a file made by another model is an error."""
+        original length that records the token file's digest; a file made by
+        another model is an error (its header's text escaped)."""
         loaded = load_tokens(token_path)
         made_by = loaded.header.get("fingerprint")
         if made_by != self.fingerprint:
             named = loaded.header.get("model_source")
             raise ValueError(
-                f"{token_path} was made by model {made_by}, not this one ({self.fingerprint}); decode it with "
+                f"{token_path} was made by model {escape_text(made_by, 40)}, not this one ({self.fingerprint}); "
+                "decode it with "
                 + (
-                    f"that model's folder (the file names {named}; load only a folder you trust)"
+                    f"that model's folder (the file names {escape_text(named)}; load only a folder you trust)"
                     if named
                     else "its model"
                 )
@@ -224,7 +261,11 @@ class JEPATokenizer(Pretrained):
         if "num_samples" not in loaded.header:
             raise ValueError(f"{token_path} is corrupt: its header lacks num_samples")
         return self.decode_to_file(
-            loaded.tokens, audio_path, num_samples=loaded.header["num_samples"], chunk_frames=chunk_frames
+            loaded.tokens,
+            audio_path,
+            num_samples=loaded.header["num_samples"],
+            chunk_frames=chunk_frames,
+            source_digest=file_digest(token_path),
         )
 
     def flatten(self, tokens: torch.Tensor) -> torch.Tensor:
