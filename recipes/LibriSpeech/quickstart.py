@@ -250,7 +250,7 @@ class Quickstart:
         from jepa_tokenizer.evaluation.metrics import make_asr
 
         texts = None
-        if corpus_vocabulary and self.config["asr"] == "pocketsphinx":
+        if corpus_vocabulary and self.config["asr"] in ("pocketsphinx", "auto"):  # auto: the fallback's vocabulary
             # the words of the training transcripts (Stage 1 prepared them)
             prepared = self.output / "pretrain" / "save"
             texts = []
