@@ -1,7 +1,10 @@
-"""Extracting tokens (or continuous latents) once, to disk, for downstream recipes.
+"""Extracting tokens (or continuous latents, or any frame features) once, to
+disk, for downstream recipes.
 
 Every utterance of a manifest becomes ``<folder>/<ID>.pt``: a ``[N, K]``
-int32 tensor of tokens, or a ``[N, D]`` float16 tensor of latents. Files are
+int32 tensor of tokens, or a ``[N, D]`` float16 tensor of latents or of
+features (an extractor with ``info()`` and ``features(wav [1, T]) -> [1, N, D]``:
+the codec recipe's log-mel frames, a teacher's features). Files are
 written to a temporary name and renamed, so an interrupted extraction leaves
 only whole files and a rerun does what is missing (resumable); under DDP
 each rank takes every ``world_size``-th utterance. ``info.json`` records what
@@ -27,7 +30,10 @@ __all__ = ["tokenizer_info", "extract_features", "extract_on_all_ranks", "load_f
 
 
 def tokenizer_info(tokenizer, kind: str) -> Dict[str, object]:
-    """What identifies the features of ``tokenizer`` (``kind``: tokens | latents)."""
+    """What identifies the features of ``tokenizer`` (``kind``: tokens | latents |
+    features; a feature extractor describes itself with ``info()``)."""
+    if kind == "features":
+        return {"extractor": type(tokenizer).__name__, "kind": kind, **tokenizer.info()}
     return {
         "tokenizer": type(tokenizer).__name__,
         "kind": kind,
@@ -67,8 +73,8 @@ def extract_features(
     >>> load_features(os.path.join(d, "tok"), "u1").shape
     torch.Size([3, 3])
     """
-    if kind not in ("tokens", "latents"):
-        raise ValueError(f"kind must be tokens or latents, not {kind!r}")
+    if kind not in ("tokens", "latents", "features"):
+        raise ValueError(f"kind must be tokens, latents or features, not {kind!r}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     info = tokenizer_info(tokenizer, kind)
@@ -90,8 +96,10 @@ def extract_features(
         wav = load_audio(row["wav"], tokenizer.sample_rate).wav.unsqueeze(0)
         if kind == "tokens":
             features = tokenizer.sig_to_tokens(wav, torch.ones(1))[0].to(torch.int32)
-        else:
+        elif kind == "latents":
             features = tokenizer.latents(wav, torch.ones(1))[0].to(torch.float16)
+        else:
+            features = tokenizer.features(wav)[0].to(torch.float16)
         partial = folder / f".{row['ID']}.pt.partial"
         torch.save(features.cpu().clone(), partial)
         os.replace(partial, folder / f"{row['ID']}.pt")

@@ -167,20 +167,24 @@ class JEPACodec(RecordsArguments, nn.Module):
     def forward(self, wav: torch.Tensor, lens: Optional[torch.Tensor] = None) -> CodecOutput:
         """Training forward: reconstruction (input length) and codes.
 
-        In training mode each item is decoded from its FSQ codes with
-        probability ``quantize_probability``, otherwise from the bounded
-        latents before rounding (Mimi quantizes half of the time in training:
-        the decoder learns to use the encoder before the rounding noise
-        drowns it). Evaluation always decodes the codes.
+        In training mode the decoder reads :meth:`training_codes`;
+        evaluation always decodes the codes.
         """
         enc = self.encoder(wav, lens)
         quant = self.quantize(enc.latents)
-        codes = quant.codes
-        if self.training and self.quantize_probability < 1.0:
-            keep = torch.rand(codes.shape[0], 1, 1, device=codes.device) < self.quantize_probability
-            codes = torch.where(keep, codes, self.quantizer.continuous(enc.latents).to(codes.dtype))
+        codes = self.training_codes(enc.latents, quant.codes) if self.training else quant.codes
         out = self.decoder(codes, enc.counts)[:, : wav.shape[-1]]
         return CodecOutput(out, quant.codes, quant.digits, enc.latents, enc.counts)
+
+    def training_codes(self, latents: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """What the decoder reads in training: each item's codes with
+        probability ``quantize_probability``, else its bounded latents before
+        rounding (Mimi quantizes half of the time in training: the decoder
+        learns to use the encoder before the rounding noise drowns it)."""
+        if self.quantize_probability >= 1.0:
+            return codes
+        keep = torch.rand(codes.shape[0], 1, 1, device=codes.device) < self.quantize_probability
+        return torch.where(keep, codes, self.quantizer.continuous(latents).to(codes.dtype))
 
     def encode(
         self,

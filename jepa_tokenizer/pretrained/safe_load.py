@@ -40,6 +40,7 @@ from jepa_tokenizer.models.codec import JEPACodec
 from jepa_tokenizer.models.decoder import HiFiGANDecoder
 from jepa_tokenizer.models.encoder import JEPAEncoder
 from jepa_tokenizer.models.istft_decoder import ISTFTDecoder
+from jepa_tokenizer.models.mel_codec import GriffinLim, MelDecoder, MelEncoder
 from jepa_tokenizer.models.predictor import JEPAPredictor
 from jepa_tokenizer.models.tts import TokenTTS
 from jepa_tokenizer.nn.frontend import LogMelFrontend
@@ -73,6 +74,9 @@ for _cls in (
     ISTFTDecoder,
     TokenTTS,
     LogMelFrontend,
+    MelEncoder,
+    MelDecoder,
+    GriffinLim,
 ):
     ALLOWED_CLASSES[f"{_cls.__module__}.{_cls.__qualname__}"] = _cls
     ALLOWED_CLASSES[f"jepa_tokenizer.{_cls.__qualname__}"] = _cls

@@ -239,7 +239,7 @@ def stop_if_out_of_time(brain, **postfix) -> None:
     cooldown = getattr(brain.hparams, "lr_cooldown", None)
     if cooldown is not None:
         optimizers = getattr(brain, "optimizers_dict", None) or {"opt": brain.optimizer}
-        cooldown.apply(optimizers.values(), progress)
+        cooldown.apply(optimizers.values(), progress, brain.optimizer_step)
     if out_of_time:
         brain.optimizer_step_limit = brain.optimizer_step
 

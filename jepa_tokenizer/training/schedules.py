@@ -33,6 +33,9 @@ class LinearCooldown:
         them constant.
     final_factor : float
         Factor of the rates at the end of the run (0 to 1).
+    warmup_steps : int
+        The rates rise linearly from ``1 / warmup_steps`` of their value
+        over the first ``warmup_steps`` optimizer steps (0: no warmup).
 
     Example
     -------
@@ -44,26 +47,35 @@ class LinearCooldown:
     0.55
     >>> round(opt.param_groups[0]["lr"], 4), opt.param_groups[0]["base_lr"]
     (0.275, 0.5)
+    >>> warm = LinearCooldown(warmup_steps=4)
+    >>> [warm.factor(0.0, step) for step in (0, 1, 3, 10)]
+    [0.25, 0.5, 1.0, 1.0]
     """
 
-    def __init__(self, share: float = 0.0, final_factor: float = 0.0):
+    def __init__(self, share: float = 0.0, final_factor: float = 0.0, warmup_steps: int = 0):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"LinearCooldown: share must be in [0, 1], got {share}")
         if not 0.0 <= final_factor <= 1.0:
             raise ValueError(f"LinearCooldown: final_factor must be in [0, 1], got {final_factor}")
+        if warmup_steps < 0:
+            raise ValueError(f"LinearCooldown: warmup_steps must be >= 0, got {warmup_steps}")
         self.share = share
         self.final_factor = final_factor
+        self.warmup_steps = warmup_steps
 
-    def factor(self, progress: float) -> float:
-        """Factor of the base rates at ``progress`` (0: start, 1: end)."""
+    def factor(self, progress: float, step: int = 0) -> float:
+        """Factor of the base rates at ``progress`` (0: start, 1: end) before
+        optimizer step ``step`` (0-based)."""
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
         if self.share == 0.0 or progress <= 1.0 - self.share:
-            return 1.0
+            return warm
         fall = min(1.0, (progress - (1.0 - self.share)) / self.share)
-        return 1.0 - fall * (1.0 - self.final_factor)
+        return warm * (1.0 - fall * (1.0 - self.final_factor))
 
-    def apply(self, optimizers: Iterable[torch.optim.Optimizer], progress: float) -> float:
-        """Sets every parameter group's rate for ``progress``; returns the factor."""
-        factor = self.factor(progress)
+    def apply(self, optimizers: Iterable[torch.optim.Optimizer], progress: float, step: int = 0) -> float:
+        """Sets every parameter group's rate for ``progress`` and the next
+        step ``step``; returns the factor."""
+        factor = self.factor(progress, step)
         for optimizer in optimizers:
             for group in optimizer.param_groups:
                 group.setdefault("base_lr", group["lr"])

@@ -2,8 +2,11 @@
 """Ships a trained codec as the package's default model.
 
 Takes the output folder of a quickstart run (its exported ``model/`` and
-``quickstart_state.json``) or of one row of ``mini_controls.py``
-(``<controls output>/<row>``, described by ``controls.json`` one folder up),
+``quickstart_state.json``), of one row of ``mini_controls.py``
+(``<controls output>/<row>``, described by ``controls.json`` one folder up)
+or of a recipe run with its exported ``model/`` and ``train_log.txt`` (the
+mel codec's; ``--command`` says what ran it, ``--evaluation`` names the
+``compare.json`` of its evaluation),
 loads the codec safely, and writes it into the
 package (``jepa_tokenizer/pretrained/models/<name>/``) with float16 weights
 (half the size; outputs checked against the float32 model) and
@@ -14,6 +17,8 @@ Usage (from the repository root)::
 
     python recipes/LibriSpeech/ship_model.py results/quickstart_mini_librispeech
     python recipes/LibriSpeech/ship_model.py results/mini_controls/codec_scratch_istft
+    python recipes/LibriSpeech/ship_model.py results/mel_codec --command "python ..." \
+        --evaluation results/compare/compare.json
 
 Authors
  * jepa-tokenizer team 2026
@@ -30,11 +35,31 @@ import torch
 from jepa_tokenizer.pretrained.export import export_codec
 from jepa_tokenizer.pretrained.inference import DEFAULT_MODEL, JEPATokenizer
 from jepa_tokenizer.pretrained.safe_load import load_codec
+from jepa_tokenizer.training.train_log import parse_train_log
 
-__all__ = ["run_record", "ship", "main"]
+__all__ = ["recipe_run_record", "run_record", "ship", "main"]
 
 #: Seconds of noise-like test signal used to compare float16 and float32 outputs.
 CHECK_SECONDS = 4.0
+
+
+def recipe_run_record(run_folder: Path, command: str, evaluation: Optional[Path]) -> dict:
+    """What ``training.json`` says of a recipe run: the command, the steps and
+    minutes of its train log's last line, the judge's curve and the rows of
+    a ``compare.json``."""
+    rows = [row for row in parse_train_log(str(run_folder / "train_log.txt")) if "step" in row]
+    if not rows:
+        raise FileNotFoundError(f"{run_folder / 'train_log.txt'} has no logged step: is {run_folder} a recipe run?")
+    curve = run_folder / "judge_curve.jsonl"
+    record = {
+        "commands": [command],
+        "stages": {"codec": {"steps": int(rows[-1]["step"]), "minutes": rows[-1].get("minutes")}},
+        "judge_curve": [json.loads(line) for line in curve.read_text().splitlines()] if curve.is_file() else [],
+    }
+    if evaluation is not None:
+        compared = json.loads(Path(evaluation).read_text())
+        record["evaluation"] = {"settings": compared["settings"], "rows": compared["rows"]}
+    return record
 
 
 def run_record(run_folder: Path) -> dict:
@@ -71,11 +96,11 @@ def run_record(run_folder: Path) -> dict:
     }
 
 
-def ship(run_folder: Path, destination: Path = DEFAULT_MODEL) -> Path:
+def ship(run_folder: Path, destination: Path = DEFAULT_MODEL, record: Optional[dict] = None) -> Path:
     """Copies ``run_folder/model`` into ``destination`` with float16 weights
-    and writes ``training.json``; returns ``destination``."""
+    and writes ``training.json`` (``record``, or ``run_record``'s); returns ``destination``."""
     run_folder = Path(run_folder)
-    record = run_record(run_folder)
+    record = run_record(run_folder) if record is None else record
     codec = load_codec(run_folder / "model").eval()
     destination.mkdir(parents=True, exist_ok=True)
     export_codec(codec, destination, weights_dtype=torch.float16)
@@ -102,8 +127,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_folder", help="output folder of a finished quickstart run or controls row")
     parser.add_argument("--destination", default=str(DEFAULT_MODEL), help="where the shipped folder goes")
+    parser.add_argument("--command", help="a recipe run: the command that trained it")
+    parser.add_argument("--evaluation", help="a recipe run: the compare.json of its evaluation")
     args = parser.parse_args(argv)
-    folder = ship(Path(args.run_folder), Path(args.destination))
+    record = None
+    if args.command:
+        evaluation = Path(args.evaluation) if args.evaluation else None
+        record = recipe_run_record(Path(args.run_folder), args.command, evaluation)
+    folder = ship(Path(args.run_folder), Path(args.destination), record)
     size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
     print(f"shipped {folder} ({size:.1f} MiB)")
     return 0
