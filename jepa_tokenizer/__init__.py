@@ -1,6 +1,7 @@
 """jepa-tokenizer: a SpeechBrain plugin for the JEPA + DAAM low-frame-rate speech tokenizer.
 
-Every module can be built from hyperpyyaml as ``!new:jepa_tokenizer.<Name>``.
+Every module can be built from hyperpyyaml as ``!new:jepa_tokenizer.<Name>``;
+``jepa_tokenizer.JEPATokenizer`` (a trained model's interface) imports on first use.
 """
 
 import importlib
@@ -89,6 +90,23 @@ class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 sys.meta_path.append(_MovedModuleFinder())
 
+#: Names imported on first use: the pretrained-model interface pulls in SpeechBrain's
+#: inference stack and audio I/O, which building and training the modules do not need.
+_LAZY = {"JEPATokenizer": "pretrained.inference"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -120,4 +138,5 @@ __all__ = [
     "CodecOutput",
     "JEPACodec",
     "TrainingClock",
+    "JEPATokenizer",
 ]

@@ -78,3 +78,24 @@ def test_modules_of_the_flat_layout_still_import():
 
     for old, new in MOVED_MODULES.items():
         assert importlib.import_module(f"jepa_tokenizer.{old}") is importlib.import_module(f"jepa_tokenizer.{new}")
+
+
+def test_the_tokenizer_is_exported_at_the_top_level_without_an_import_cycle():
+    import subprocess
+    import sys
+
+    import jepa_tokenizer
+    from jepa_tokenizer.pretrained.inference import JEPATokenizer
+
+    assert jepa_tokenizer.JEPATokenizer is JEPATokenizer
+    assert "JEPATokenizer" in jepa_tokenizer.__all__ and "JEPATokenizer" in dir(jepa_tokenizer)
+    # fresh processes, either module first: a cycle would fail one of the orders
+    for code in (
+        "from jepa_tokenizer import JEPATokenizer",
+        "from jepa_tokenizer.pretrained.inference import JEPATokenizer as T; from jepa_tokenizer import JEPATokenizer;"
+        " assert T is JEPATokenizer",
+        "import jepa_tokenizer; from hyperpyyaml import load_hyperpyyaml;"
+        " assert load_hyperpyyaml('t: !name:jepa_tokenizer.JEPATokenizer')['t'] is jepa_tokenizer.JEPATokenizer",
+    ):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode == 0, (code, result.stderr[-2000:])
