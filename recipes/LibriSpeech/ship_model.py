@@ -11,7 +11,7 @@ loads the codec safely, and writes it into the
 package (``jepa_tokenizer/pretrained/models/<name>/``) with float16 weights
 (half the size; outputs checked against the float32 model) and
 ``training.json``: the command, the steps and minutes of every stage, and the
-evaluation averages that the README's model card quotes.
+evaluation averages that the model card (docs/model_card.md) quotes.
 
 Usage (from the repository root)::
 
