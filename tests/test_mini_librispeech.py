@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_SPEECH, load_recipe
 
+from conftest import SHARED_SPEECH, load_recipe
 from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
 SHARED_MINI = Path(__file__).resolve().parents[2] / "shared" / "mini_librispeech"
@@ -95,7 +95,8 @@ def test_the_evaluation_uses_real_test_speakers_only(run):
     chosen = state["evaluation"]["eval manifest"]["utterances"]
     assert len(chosen) == 2 and not any(utt.startswith("2412-") for utt in chosen)
     assert all(utt[0].isdigit() for utt in chosen)  # LibriSpeech IDs, not LJSpeech or ARCTIC
-    assert "stock" in state["evaluation"]["eval manifest"]["asr"]
+    judge = state["evaluation"]["eval manifest"]["asr"]  # the Whisper judge, or pocketsphinx's stock LM without it
+    assert "Whisper" in judge or "stock" in judge
 
 
 def test_controls_runner_trains_evaluates_and_skips_finished_rows(tmp_path, capsys):
