@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED_SPEECH, load_recipe
+
 from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
 SHARED_MINI = Path(__file__).resolve().parents[2] / "shared" / "mini_librispeech"

@@ -40,7 +40,9 @@ def test_the_shipped_model_keeps_the_reference_token_layout(shipped):
     info = json.loads((DEFAULT_MODEL / "training.json").read_text())
     assert info["weights"] == "float16" and info["tokens_equal_to_float32_model"] > 0.99
     assert info["stages"]["codec"]["steps"] > 0 and info["commands"]
-    assert 0 < info["evaluation"]["test-clean"]["stoi"] <= 1  # the model card's numbers come from here
+    row = info["evaluation"]["rows"][0]  # the compare command's row: the model card's numbers come from here
+    assert info["evaluation"]["settings"]["utterances"] > 0 and 0 < row["stoi"] <= 1
+    assert 0 <= row["wer"]["Whisper base"] and 0 <= row["cer"]["Whisper base"]
 
 
 def test_the_shipped_model_hears_the_input(shipped):
