@@ -224,9 +224,6 @@ def load_in_1_gb(folders):
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-SHIPPED_YAML = Path(__file__).parents[1] / "jepa_tokenizer/pretrained/models/jepa_mini_librispeech/hyperparams.yaml"
-
-
 def with_argument(text: str, cls: str, argument: str, value: str) -> str:
     """The YAML text with ``argument`` of the first ``cls`` record set to ``value``."""
     import re
@@ -265,6 +262,17 @@ SIZE_CASES = {
 }
 
 
+def waveform_codec_folder(folder: Path) -> Path:
+    """An export of the waveform codec the issue's inputs were made from
+    (``jepa_mini.yaml``, inverse-STFT decoder: the model shipped until 2026-12-05)."""
+    from jepa_tokenizer.models.config import load_model_config
+    from jepa_tokenizer.pretrained.export import export_codec
+
+    torch.manual_seed(0)
+    codec = load_model_config("jepa_mini.yaml", overrides={"decoder_kind": "istft"})["codec"]
+    return Path(export_codec(codec, folder))
+
+
 def test_alias_chains_and_sizes_are_refused_in_bounded_memory(tmp_path):
     """A 511-byte alias chain (billion laughs) under ``codec:``, inside an
     argument, under an unused key, or as a chain of ``!ref``s; every size a
@@ -272,7 +280,8 @@ def test_alias_chains_and_sizes_are_refused_in_bounded_memory(tmp_path):
     NaN); and sizes each within their limits that together would take
     gigabytes: each a one-line ``UnsafeModelFolder`` from the Python
     interface, in a process that may not grow by 1 GB."""
-    shipped = SHIPPED_YAML.read_text()
+    base = waveform_codec_folder(tmp_path / "base")
+    shipped = (base / "hyperparams.yaml").read_text()
     chain_in_argument = alias_chain() + with_argument(shipped, "FSQ", "levels", "*a8")
     cases = {
         "chain under codec": alias_chain() + "codec: *a8\n",
@@ -295,7 +304,7 @@ def test_alias_chains_and_sizes_are_refused_in_bounded_memory(tmp_path):
         folders.append(tmp_path / f"case{number}")
         folders[-1].mkdir()
         (folders[-1] / "hyperparams.yaml").write_text(text)
-        shutil.copy(SHIPPED_YAML.parent / "codec.ckpt", folders[-1] / "codec.ckpt")
+        shutil.copy(base / "codec.ckpt", folders[-1] / "codec.ckpt")
     expected = {name: "expand to more than 100000 values" for name in cases if "chain" in name}
     expected["a self-containing alias"] = "not loaded|contains itself"
     expected.update({name: case[3] for name, case in SIZE_CASES.items()})
