@@ -14,7 +14,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="jepa-tokenizer",
-    version="0.1.0",
+    version="0.2.0",
     description=(
         "SpeechBrain plugin: JEPA + density-adaptive attention speech "
         "tokenizer (2.5 frames/s, 47.5 tokens/s) with FSQ and a HiFi-GAN decoder"

@@ -33,15 +33,18 @@ def locked(path: Path = LOCK) -> dict:
     return pins
 
 
-def setup_requirements() -> dict:
-    """``{"install": [...], <extra>: [...]}`` as written in setup.py."""
+def setup_keywords(*names: str) -> dict:
+    """``{name: value}`` of the keywords ``names`` of setup.py's ``setup(...)`` call."""
     tree = ast.parse((REPO / "setup.py").read_text())
     call = next(
         node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "setup"
     )
-    keywords = {
-        k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in ("install_requires", "extras_require")
-    }
+    return {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in names}
+
+
+def setup_requirements() -> dict:
+    """``{"install": [...], <extra>: [...]}`` as written in setup.py."""
+    keywords = setup_keywords("install_requires", "extras_require")
     return {"install": keywords["install_requires"], **keywords["extras_require"]}
 
 
@@ -82,6 +85,14 @@ def test_the_lock_rejects_a_range_pin(tmp_path):
     (tmp_path / "lock.txt").write_text("torch>=2.11\n")
     with pytest.raises(AssertionError, match="not an exact pin"):
         locked(tmp_path / "lock.txt")
+
+
+def test_setup_py_the_package_and_the_changelog_name_one_version():
+    import jepa_tokenizer
+
+    version = setup_keywords("version")["version"]
+    assert version == jepa_tokenizer.__version__
+    assert f"## [{version}]" in (REPO / "CHANGELOG.md").read_text(), "CHANGELOG.md has no entry for this version"
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ the neural-network blocks (a lower layer never imports a higher one)."""
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "jepa_tokenizer"
 #: layer of each subpackage; a module imports its own subpackage or lower layers only
 LAYERS = {
@@ -71,13 +73,44 @@ def test_the_check_catches_an_upward_import(tmp_path):
     ]
 
 
-def test_modules_of_the_flat_layout_still_import():
+#: the modules of the flat layout before the layers (0.1.0), whose aliases 0.2.0 removed
+FLAT_LAYOUT = (
+    "activations conformer daam validation fsq packing encoder predictor decoder discriminators codec tts asr"
+    " config jepa losses train_log audio text token_file extraction embedded_corpus export inference tokenizers"
+    " synthesis metrics plots cli demo summary"
+).split()
+
+
+def test_modules_of_the_flat_layout_no_longer_import():
     import importlib
 
-    from jepa_tokenizer import MOVED_MODULES
+    import jepa_tokenizer
+    import jepa_tokenizer.evaluation
+    import jepa_tokenizer.training
 
-    for old, new in MOVED_MODULES.items():
-        assert importlib.import_module(f"jepa_tokenizer.{old}") is importlib.import_module(f"jepa_tokenizer.{new}")
+    assert not hasattr(jepa_tokenizer, "MOVED_MODULES")
+    for old in FLAT_LAYOUT:
+        with pytest.raises(ModuleNotFoundError, match=f"jepa_tokenizer.{old}"):
+            importlib.import_module(f"jepa_tokenizer.{old}")
+    # the packages that replaced the modules evaluation.py and training.py re-export nothing
+    assert not hasattr(jepa_tokenizer.evaluation, "load_manifest")
+    assert not hasattr(jepa_tokenizer.training, "start_experiment")
+
+
+def test_a_tts_folder_of_the_flat_layout_still_builds_safely(tmp_path):
+    from jepa_tokenizer.models.tts import TokenTTS
+    from jepa_tokenizer.pretrained.safe_load import build_module, read_plain_yaml
+
+    # the model part of hyperparams.yaml as the flat layout's export_tts wrote it
+    (tmp_path / "hyperparams.yaml").write_text(
+        "folder: !PLACEHOLDER\n"
+        "model: !new:jepa_tokenizer.tts.TokenTTS\n"
+        "    num_units: 10\n    levels: 4\n    num_digits: 4\n    d_model: 16\n    nhead: 2\n"
+        "    num_encoder_layers: 1\n    num_decoder_layers: 1\n    d_ffn: 32\n    max_len: 64\n"
+        "modules:\n    model: !ref <model>\n"
+    )
+    model = build_module(read_plain_yaml(tmp_path / "hyperparams.yaml"), "model")
+    assert type(model) is TokenTTS and model.init_arguments["d_model"] == 16
 
 
 def test_the_tokenizer_is_exported_at_the_top_level_without_an_import_cycle():

@@ -42,6 +42,15 @@ def embedded_utterances(count: int = 2):
     return [load_audio(f, 16000).wav for f in files], [texts[f.stem] for f in files]
 
 
+def padded_pair():
+    """The shorter of two embedded utterances, and both as a zero-padded batch with relative lengths."""
+    wavs, _ = embedded_utterances(2)
+    short, long = sorted(wavs, key=len)
+    batch = torch.zeros(2, len(long))
+    batch[0, : len(short)], batch[1] = short, long
+    return short, batch, torch.tensor([len(short) / len(long), 1.0])
+
+
 def test_token_format_is_the_methods():
     codec = small_codec()
     assert (codec.frame_rate, codec.tokens_per_frame, codec.tokens_per_second, codec.bitrate) == (2.5, 19, 47.5, 640.0)
@@ -51,11 +60,7 @@ def test_token_format_is_the_methods():
 
 def test_padded_batch_gives_each_item_what_it_gets_alone():
     codec = small_codec().eval()
-    wavs, _ = embedded_utterances(2)
-    short, long = sorted(wavs, key=len)
-    batch = torch.zeros(2, len(long))
-    batch[0, : len(short)], batch[1] = short, long
-    lens = torch.tensor([len(short) / len(long), 1.0])
+    short, batch, lens = padded_pair()
     with torch.no_grad():
         together = codec.encoder(batch, lens)
         alone = codec.encoder(short.unsqueeze(0))
@@ -166,6 +171,9 @@ TINY = [
     "--lr_warmup_steps",
     "2",
 ]
+
+
+FOLD_TINY = [a if a != "[1, 1]" else "[1]" for a in TINY]  # the folded YAML has one stage each way
 
 
 def mel_args(output, *extra):
@@ -279,7 +287,7 @@ def test_gpu_script_trains_and_returns_a_model_in_pieces(tmp_path):
         str(out),
         "0",
         *splits,
-        *TINY,
+        *FOLD_TINY,
         "--judge",
         "none",
         "--optimizer_step_limit",
@@ -291,7 +299,7 @@ def test_gpu_script_trains_and_returns_a_model_in_pieces(tmp_path):
     assert (out / "train_log.txt").is_file()
     subprocess.run(["bash", str(GPU_SCRIPT), "join", str(out), str(tmp_path / "model")], check=True)
     codec = load_codec(tmp_path / "model")
-    assert codec.bitrate == 640.0 and next(codec.parameters()).dtype == torch.float32
+    assert codec.bitrate == 640.0 and codec.encoder.fold == 5 and next(codec.parameters()).dtype == torch.float32
 
 
 def test_gpu_script_packs_a_corpus_small(tmp_path):
@@ -337,3 +345,131 @@ def test_two_ranks_over_gloo_agree_after_training(tmp_path):
     assert_ranks_agree(ranks, ("model",))
     written = sorted(call["written"] for rank in ranks for call in rank["extractions"])
     assert sum(written) > 0  # the log-mel frames were shared out between the ranks
+
+
+# -------------------------------------------------------------- folded codes
+FOLD_SMALL = {"stage_dims": [32], "stage_strides": [5], "stage_layers": [1], "stage_kernels": [5], "heads": 2}
+
+
+def folded_pair():
+    """A folded codec (five 12.5 Hz frames of 25 digits in each 2.5 Hz frame)
+    and the 12.5 Hz codec of 25 digits with the same weights."""
+    torch.manual_seed(0)
+    parts = {}
+    for name, fold, dim in (("folded", 5, 128), ("sub", 1, 25)):
+        encoder = MelEncoder(code_dim=dim, fold=fold, conv_dim=16, dropout=0.0, **FOLD_SMALL)
+        decoder = MelDecoder(
+            code_dim=dim, fold=fold, conv_dim=16, dropout=0.0, vocoder=GriffinLim(iterations=2), **FOLD_SMALL
+        )
+        parts[name] = (encoder, decoder)
+    parts["sub"][0].load_state_dict(parts["folded"][0].state_dict())
+    parts["sub"][1].load_state_dict(parts["folded"][1].state_dict())
+    folded = JEPACodec(
+        *parts["folded"][:1],
+        FSQ(levels=4, dim=128),
+        MixedRadixPacker(radices=4, num_digits=128, group_size=7),
+        parts["folded"][1],
+    )
+    return folded.eval(), parts["sub"][0].eval(), parts["sub"][1].eval()
+
+
+def test_folded_codec_keeps_the_token_format_and_equals_its_sub_frame_codec():
+    folded, sub_encoder, sub_decoder = folded_pair()
+    assert (folded.frame_rate, folded.tokens_per_frame, folded.bitrate) == (2.5, 19, 640.0)
+    assert sub_encoder.frame_rate == 12.5
+    short, batch, lens = padded_pair()
+    with torch.no_grad():
+        log_mel = folded.encoder.log_mel(batch)
+        mel_counts = -(-torch.round(lens * batch.shape[1]).long() // folded.encoder.mel_hop)
+        enc = folded.encoder.encode_log_mel(log_mel, mel_counts)
+        sub = sub_encoder.encode_log_mel(log_mel, mel_counts)
+        frames = enc.latents.shape[1]
+        assert enc.counts.tolist() == [-(-int(c) // 5) for c in sub.counts.tolist()]
+        # five sub-frames side by side, the three values left over constant
+        real = sub.latents * (torch.arange(frames * 5) < sub.counts.unsqueeze(1)).unsqueeze(-1)
+        torch.testing.assert_close(enc.latents[..., :125], real.reshape(2, frames, 125))
+        assert enc.latents[..., 125:].abs().max() == 0
+        quant = folded.quantize(enc.latents)
+        assert (quant.digits[..., 125:] == quant.digits[0, 0, 125]).all()
+        tokens = folded.encode(batch, lens)
+        assert torch.equal(folded.packer.unpack(tokens), quant.digits)
+        # the decoder reads the same sub-frames as the 12.5 Hz decoder
+        sub_codes = quant.codes[..., :125].reshape(2, frames * 5, 25)
+        torch.testing.assert_close(
+            folded.decoder.decode_mel(quant.codes, enc.counts).log_mel,
+            sub_decoder.decode_mel(sub_codes, enc.counts * 5).log_mel,
+        )
+
+
+def test_folded_padded_batch_gives_each_item_what_it_gets_alone():
+    folded, _, _ = folded_pair()
+    short, batch, lens = padded_pair()
+    with torch.no_grad():
+        together = folded.encoder(batch, lens)
+        alone = folded.encoder(short.unsqueeze(0), torch.tensor([1.0]))
+    frames = int(alone.counts[0])
+    assert int(together.counts[0]) == frames
+    torch.testing.assert_close(together.latents[0, :frames], alone.latents[0], atol=1e-4, rtol=1e-4)
+
+
+def test_fold_errors_name_the_fix():
+    with pytest.raises(ValueError, match="fold must be in"):
+        MelEncoder(code_dim=4, fold=5, **FOLD_SMALL)
+    with pytest.raises(ValueError, match="fold must be in"):
+        MelDecoder(code_dim=8, fold=0, **FOLD_SMALL)
+    encoder = MelEncoder(code_dim=128, fold=5, conv_dim=16, **FOLD_SMALL)
+    decoder = MelDecoder(code_dim=128, conv_dim=16, vocoder=GriffinLim(iterations=1), **FOLD_SMALL)
+    with pytest.raises(ValueError, match="samples per frame"):
+        JEPACodec(encoder, FSQ(levels=4, dim=128), MixedRadixPacker(radices=4, num_digits=128, group_size=7), decoder)
+
+
+def test_folded_codec_exports_and_loads_safely(tmp_path):
+    folded, _, _ = folded_pair()
+    loaded = load_codec(export_codec(folded, tmp_path / "model")).eval()
+    wav = embedded_utterances(1)[0][0].unsqueeze(0)
+    assert loaded.encoder.fold == loaded.decoder.fold == 5
+    assert torch.equal(loaded.encode(wav), folded.encode(wav))
+
+
+def test_standardised_teacher_is_blind_to_each_utterances_scale_and_offset():
+    torch.manual_seed(0)
+    head = FeatureHead(input_dim=8, teacher_dim=6, upsample=2, normalize_teacher=True)
+    raw = FeatureHead(input_dim=8, teacher_dim=6, upsample=2)
+    raw.load_state_dict(head.state_dict())
+    hidden, counts = torch.randn(2, 5, 8), torch.tensor([5, 3])
+    teacher, teacher_counts = torch.randn(2, 10, 6), torch.tensor([10, 6])
+    warped = teacher * torch.rand(2, 1, 6).add(0.5) * 10 + torch.randn(2, 1, 6) * 5
+    warped[1, 6:] = 1e3  # past item 1's frames: ignored
+    with torch.no_grad():
+        same = head.loss(hidden, counts, teacher, teacher_counts)
+        torch.testing.assert_close(head.loss(hidden, counts, warped, teacher_counts), same, atol=1e-4, rtol=1e-4)
+        assert abs(float(raw.loss(hidden, counts, warped, teacher_counts)) - float(same)) > 1e-3
+
+
+def test_folded_recipe_trains_its_heads_on_the_sub_frames_and_exports(recipe, tmp_path):
+    args = corpus_args("mel_codec_fold.yaml", tmp_path, *FOLD_TINY, "--judge", "none", "--teacher_weight", "0")
+    brain = recipe.main([*args, "--number_of_epochs", "1", "--optimizer_step_limit", "2"])
+    assert brain.optimizer_step == 2 and {"mel_l1", "ctc"} <= set(brain.train_stats)
+    model = brain.modules.model
+    assert model.supervised_stage == 0 and model.codec.decoder.fold == 5
+    log_mel = torch.full((1, 80, 50), -4.0)
+    hidden = model.codec.decoder.decode_mel(
+        model.codec.quantize(model.codec.encoder.encode_log_mel(log_mel).latents).codes
+    )
+    assert hidden.hidden[0].shape[1] == 10  # 12.5 Hz sub-frames of two 2.5 Hz frames
+    codec = load_codec(tmp_path / "model")
+    assert codec.bitrate == 640.0 and codec.tokens_per_frame == 19 and codec.encoder.fold == 5
+
+
+def test_export_checkpoint_equals_the_runs_own_export(recipe, tmp_path):
+    export = load_recipe("export_checkpoint")
+    args = corpus_args("mel_codec_fold.yaml", tmp_path / "run", *FOLD_TINY, "--judge", "none", "--teacher_weight", "0")
+    recipe.main([*args, "--number_of_epochs", "1", "--optimizer_step_limit", "2"])
+    assert export.main([str(tmp_path / "run"), "--output", str(tmp_path / "out")]) == 0
+    wav = embedded_utterances(1)[0][0].unsqueeze(0)
+    ours, theirs = load_codec(tmp_path / "out" / "model").eval(), load_codec(tmp_path / "run" / "model").eval()
+    assert torch.equal(ours.encode(wav), theirs.encode(wav))
+    lines = (tmp_path / "out" / "train_log.txt").read_text().splitlines()
+    assert lines and all("step: " in line for line in lines)
+    assert export.main([str(tmp_path / "run"), "--output", str(tmp_path / "x"), "--step", "999"]) == 2
+    assert export.main([str(tmp_path), "--output", str(tmp_path / "x")]) == 2

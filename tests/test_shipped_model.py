@@ -87,3 +87,28 @@ def test_the_command_line_uses_the_shipped_model_by_default(spoken_wav, tmp_path
     info, original = soundfile.info(str(tmp_path / "s.wav")), soundfile.info(str(spoken_wav))
     assert info.samplerate == 16000
     assert info.frames == -(-original.frames * 16000 // original.samplerate)
+
+
+#: what a training command may say besides its YAML: where data and outputs live, and how it runs
+PLACES = {"--data_folder", "--output_folder", "--features_folder", "--teacher_folder", "--device", "--noprogressbar"}
+
+
+def test_the_shipped_models_yaml_alone_builds_it(shipped, tmp_path):
+    """The YAML its training command names, with nothing else on the command
+    line but places, builds the modules of the shipped folder."""
+    import re
+    import shlex
+
+    from hyperpyyaml import load_hyperpyyaml
+
+    from jepa_tokenizer.nn.arguments import constructor_yaml
+
+    info = json.loads((DEFAULT_MODEL / "training.json").read_text())
+    words = shlex.split(info["commands"][0].split(" (")[0])
+    yaml_path = next(w for w in words if re.fullmatch(r"recipes/\S+\.yaml", w))
+    options = {w for w in words if w.startswith("--")}
+    assert options <= PLACES, f"the command overrides {sorted(options - PLACES)}: put them in {yaml_path}"
+    root = DEFAULT_MODEL.parents[3]
+    with open(root / yaml_path, encoding="utf-8") as stream:
+        hparams = load_hyperpyyaml(stream, {"data_folder": str(tmp_path), "output_folder": str(tmp_path)})
+    assert constructor_yaml("codec", hparams["codec"]) == constructor_yaml("codec", shipped.codec)

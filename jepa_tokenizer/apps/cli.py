@@ -34,7 +34,7 @@ from jepa_tokenizer.data.atomic import file_digest, partial_path, special_file_k
 from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS, LONG_AUDIO_SECONDS, check_audio_output, decoded_from
 from jepa_tokenizer.data.manifests import walk_files
 
-__all__ = ["main", "TOKEN_SUFFIX"]
+__all__ = ["main", "build_parser", "TOKEN_SUFFIX"]
 
 TOKEN_SUFFIX = ".jtok"
 #: frames per decoded chunk by default (40 s at 2.5 frames/s): memory bounded by the chunk, not the file
@@ -151,6 +151,7 @@ def _run(pairs, action, what: str, overwrite: bool = False) -> None:
 
 
 def cmd_encode(args) -> None:
+    """Encodes an audio file, or a folder of them, into token files."""
     if args.chunk_seconds is not None and not args.chunk_seconds >= 0:
         raise SystemExit(f"error: --chunk-seconds must be >= 0 (0: one piece); got {args.chunk_seconds}")
     tokenizer = _load(args.model, args.device)
@@ -184,6 +185,7 @@ def _made_by(path: Path) -> Optional[str]:
 
 
 def cmd_decode(args) -> None:
+    """Decodes a token file, or a folder of them, into wav files."""
     pairs = _pairs(Path(args.input), Path(args.output), (TOKEN_SUFFIX,), ".wav")
     for _, dst in pairs:
         check_audio_output(dst)
@@ -198,6 +200,7 @@ def cmd_decode(args) -> None:
 
 
 def cmd_info(args) -> None:
+    """Prints a token file's header as JSON."""
     from jepa_tokenizer.data.token_file import load_tokens
 
     loaded = load_tokens(args.input)
@@ -208,6 +211,7 @@ def cmd_info(args) -> None:
 
 
 def cmd_eval(args) -> None:
+    """Prints reconstruction metrics over audio (with ``--manifest``, resynthesis WER too)."""
     if (args.audio is None) == (args.manifest is None):
         raise SystemExit("error: eval takes an audio file or folder, or --manifest, not both")
     tokenizer = _load(args.model, args.device)
@@ -218,6 +222,7 @@ def cmd_eval(args) -> None:
 
 
 def cmd_synthesize(args) -> None:
+    """Synthesizes speech from text with an exported TTS folder."""
     from jepa_tokenizer.data.audio import save_audio
     from jepa_tokenizer.pretrained.synthesis import TextToSpeech
 
@@ -292,15 +297,15 @@ def _eval_audio(tokenizer, args) -> None:
         print(f"{key:>14}: {value:.4f}")
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    """Entry point of ``jepa-tokenizer``."""
-    parser = argparse.ArgumentParser(prog="jepa-tokenizer", description="JEPA speech tokenizer")
-    parser.add_argument("--device", default="cpu", help="e.g. cpu or cuda:0")
-    sub = parser.add_subparsers(dest="command", required=True)
+_MODEL_HELP = "exported model folder (default: the shipped model)"
+_OVERWRITE_HELP = "redo outputs that exist (default: keep them)"
+
+
+def _add_encode(sub) -> None:
     enc = sub.add_parser("encode", help="audio file or folder -> token files")
     enc.add_argument("input")
     enc.add_argument("output")
-    enc.add_argument("--model", default=None, help="exported model folder (default: the shipped model)")
+    enc.add_argument("--model", default=None, help=_MODEL_HELP)
     enc.add_argument(
         "--chunk-seconds",
         type=float,
@@ -308,7 +313,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         help=f"encode in chunks of this many seconds (bounded memory; default: files longer than "
         f"{LONG_AUDIO_SECONDS:g} s in chunks of that length); 0: every file in one piece",
     )
-    enc.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: keep them)")
+    enc.add_argument("--overwrite", action="store_true", help=_OVERWRITE_HELP)
     enc.add_argument(
         "--max-seconds",
         type=float,
@@ -316,6 +321,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         help=f"refuse audio longer than this, from its header, before decoding it (default {MAX_AUDIO_SECONDS:g}; "
         "0: no limit)",
     )
+    enc.set_defaults(handler=cmd_encode)
+
+
+def _add_decode(sub) -> None:
     dec = sub.add_parser("decode", help="token file or folder -> wav")
     dec.add_argument("input")
     dec.add_argument("output")
@@ -331,12 +340,20 @@ def main(argv: Optional[List[str]] = None) -> None:
         help=f"decode and write in chunks of this many frames (bounded memory, the same audio; default "
         f"{DECODE_CHUNK_FRAMES}); 0: the whole file at once",
     )
-    dec.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: keep them)")
+    dec.add_argument("--overwrite", action="store_true", help=_OVERWRITE_HELP)
+    dec.set_defaults(handler=cmd_decode)
+
+
+def _add_info(sub) -> None:
     info = sub.add_parser("info", help="print a token file's header")
     info.add_argument("input")
+    info.set_defaults(handler=cmd_info)
+
+
+def _add_eval(sub) -> None:
     ev = sub.add_parser("eval", help="reconstruction metrics over audio; with --manifest also WER")
     ev.add_argument("audio", nargs="?", help="audio file or folder")
-    ev.add_argument("--model", default=None, help="exported model folder (default: the shipped model)")
+    ev.add_argument("--model", default=None, help=_MODEL_HELP)
     ev.add_argument("--manifest", help="CSV with ID, wav, wrd columns: adds resynthesis WER")
     ev.add_argument(
         "--asr",
@@ -351,6 +368,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         "--chunk-seconds", type=float, default=None, help="also report how often chunked tokens equal whole-file tokens"
     )
     ev.add_argument("--context-seconds", type=float, default=4.0)
+    ev.set_defaults(handler=cmd_eval)
+
+
+def _add_synthesize(sub) -> None:
     syn = sub.add_parser("synthesize", help="text -> speech with an exported TTS folder")
     syn.add_argument("--model", required=True, help="exported TTS folder (recipes/LibriTTS/TTS/train_tts.py)")
     syn.add_argument("--text", help="one text -> the --output file")
@@ -360,20 +381,28 @@ def main(argv: Optional[List[str]] = None) -> None:
     syn.add_argument("--temperature", type=float, default=None, help="0: most likely digits")
     syn.add_argument("--top-k", type=int, default=None, help="sample among the k most likely levels")
     syn.add_argument("--seed", type=int, default=None)
-    args = parser.parse_args(argv)
-    commands = {
-        "encode": cmd_encode,
-        "decode": cmd_decode,
-        "info": cmd_info,
-        "eval": cmd_eval,
-        "synthesize": cmd_synthesize,
-    }
+    syn.set_defaults(handler=cmd_synthesize)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``jepa-tokenizer``: each sub-command names its handler (``args.handler``)."""
+    parser = argparse.ArgumentParser(prog="jepa-tokenizer", description="JEPA speech tokenizer")
+    parser.add_argument("--device", default="cpu", help="e.g. cpu or cuda:0")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_encode, _add_decode, _add_info, _add_eval, _add_synthesize):
+        add(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point of ``jepa-tokenizer``."""
+    args = build_parser().parse_args(argv)
     handled = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         handled = []
     previous = {number: signal.signal(number, _interrupted) for number in handled}
     try:
-        commands[args.command](args)
+        args.handler(args)
     except KeyboardInterrupt:
         raise SystemExit("error: interrupted; finished outputs are kept and a rerun does the rest") from None
     except (ValueError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as err:

@@ -40,6 +40,11 @@ def _stage_lists(name: str, **lists: Sequence) -> List[int]:
     return next(iter(sizes.values()))
 
 
+def _check_fold(name: str, fold: int, code_dim: int) -> None:
+    if not 1 <= fold <= code_dim:
+        raise ValueError(f"{name}: fold must be in [1, code_dim={code_dim}]; got {fold}")
+
+
 def _frame_mask(counts: Optional[torch.Tensor], frames: int, like: torch.Tensor) -> Optional[torch.Tensor]:
     """``[B, 1, frames]`` mask, 1 on real frames (``None`` without counts)."""
     if counts is None:
@@ -60,8 +65,13 @@ class MelEncoder(RecordsArguments, nn.Module):
     and stride ``stride`` (non-overlapping, so a frame never sees the next
     one's audio through it) to ``stage_dims[i]`` channels and
     ``stage_layers[i]`` Conformer layers; a linear layer to ``code_dim`` at
-    the end. The hop is ``mel_hop`` times the product of the strides; input
-    of any length is right-padded with zeros to ``N = ceil(T / hop)`` frames.
+    the end. With ``fold`` > 1 that layer makes ``code_dim // fold`` values a
+    frame and ``fold`` consecutive frames are set side by side in one code
+    frame (the ``code_dim % fold`` values left over are constant zeros): the
+    codes keep their rate and size while each carries ``fold`` finer
+    sub-frames. The hop is ``mel_hop`` times the product of the strides times
+    ``fold``; input of any length is right-padded with zeros to
+    ``N = ceil(T / hop)`` frames.
 
     Arguments
     ---------
@@ -82,6 +92,8 @@ class MelEncoder(RecordsArguments, nn.Module):
         Dimension of the output latents (the quantizer's).
     feature_mean, feature_std : float
         The log-mel values are standardised with these before the stem.
+    fold : int
+        Sub-frames set side by side in one code frame (1: none).
 
     Example
     -------
@@ -93,6 +105,12 @@ class MelEncoder(RecordsArguments, nn.Module):
     >>> out = enc(torch.randn(2, 1000), torch.tensor([1.0, 0.5]))
     >>> out.latents.shape, out.counts.tolist()
     (torch.Size([2, 4, 6]), [4, 2])
+    >>> folded = MelEncoder(sample_rate=16000, n_fft=256, mel_hop=64, n_mels=16, conv_dim=8,
+    ...                     conv_blocks=1, stage_dims=[8], stage_strides=[5], stage_layers=[1],
+    ...                     stage_kernels=[3], heads=2, code_dim=7, fold=2)
+    >>> out = folded(torch.randn(2, 1000), torch.tensor([1.0, 0.5]))
+    >>> folded.hop_length, out.latents.shape, out.counts.tolist(), out.latents[..., 6].abs().max().item()
+    (640, torch.Size([2, 2, 7]), [2, 1], 0.0)
     """
 
     def __init__(
@@ -115,8 +133,10 @@ class MelEncoder(RecordsArguments, nn.Module):
         code_dim: int = 128,
         feature_mean: float = -4.0,
         feature_std: float = 3.0,
+        fold: int = 1,
     ):
         super().__init__()
+        _check_fold("MelEncoder", fold, code_dim)
         _stage_lists(
             "MelEncoder",
             stage_dims=stage_dims,
@@ -130,7 +150,8 @@ class MelEncoder(RecordsArguments, nn.Module):
         self.sample_rate = sample_rate
         self.mel_hop = mel_hop
         self.strides = list(stage_strides)
-        self.hop_length = mel_hop * math.prod(self.strides)
+        self.fold = fold
+        self.hop_length = mel_hop * math.prod(self.strides) * fold
         self.code_dim = code_dim
         self.feature_mean, self.feature_std = feature_mean, feature_std
         self.stem = nn.Conv1d(n_mels, conv_dim, conv_kernel, padding=conv_kernel // 2)
@@ -142,7 +163,7 @@ class MelEncoder(RecordsArguments, nn.Module):
             self.downs.append(nn.Conv1d(width, dim, stride, stride=stride))
             self.stages.append(ConformerStack(dim, layers, heads, ffn_multiplier, kernel, dropout))
             width = dim
-        self.proj = nn.Linear(width, code_dim)
+        self.proj = nn.Linear(width, code_dim // fold)
 
     @property
     def frame_rate(self) -> float:
@@ -203,6 +224,11 @@ class MelEncoder(RecordsArguments, nn.Module):
             x = stage(x.transpose(1, 2), counts).transpose(1, 2)
             x = _masked(x, _frame_mask(counts, x.shape[-1], x))
         latents = self.proj(x.transpose(1, 2))
+        if self.fold > 1:
+            latents = _masked(latents.transpose(1, 2), _frame_mask(counts, latents.shape[1], latents)).transpose(1, 2)
+            latents = latents.reshape(latents.shape[0], frames, -1)
+            latents = F.pad(latents, (0, self.code_dim - latents.shape[-1]))
+            counts = None if counts is None else ceil_div(counts, self.fold)
         if counts is None:
             counts = torch.full((log_mel.shape[0],), frames, dtype=torch.long, device=log_mel.device)
         return EncoderOutput(latents, counts.to(latents.dtype) / frames, counts, None)
@@ -287,7 +313,9 @@ class MelDecoder(RecordsArguments, nn.Module):
     ``stage_strides[i]``) up to the next stage's width, the last one to
     ``conv_dim`` at the mel rate; ``conv_blocks`` ConvNeXt blocks and a
     linear layer to ``n_mels`` natural-log mel values; ``vocoder`` (by
-    default :class:`GriffinLim`) makes audio of them.
+    default :class:`GriffinLim`) makes audio of them. With ``fold`` > 1 each
+    code frame is first taken apart into the ``fold`` sub-frames a folding
+    :class:`MelEncoder` set side by side in it (its constant values dropped).
 
     Arguments
     ---------
@@ -309,6 +337,8 @@ class MelDecoder(RecordsArguments, nn.Module):
     vocoder : nn.Module, optional
         ``[B, n_mels, F]`` log-mel -> ``[B, F * mel_hop]`` audio
         (default: Griffin-Lim with 32 iterations).
+    fold : int
+        Sub-frames in one code frame (the encoder's ``fold``).
 
     Example
     -------
@@ -345,8 +375,10 @@ class MelDecoder(RecordsArguments, nn.Module):
         output_mean: float = -4.0,
         output_std: float = 3.0,
         vocoder: Optional[nn.Module] = None,
+        fold: int = 1,
     ):
         super().__init__()
+        _check_fold("MelDecoder", fold, code_dim)
         _stage_lists(
             "MelDecoder",
             stage_dims=stage_dims,
@@ -357,9 +389,11 @@ class MelDecoder(RecordsArguments, nn.Module):
         self.sample_rate = sample_rate
         self.mel_hop = mel_hop
         self.strides = list(stage_strides)
-        self.hop_length = mel_hop * math.prod(self.strides)
+        self.fold = fold
+        self.sub_dim = code_dim // fold
+        self.hop_length = mel_hop * math.prod(self.strides) * fold
         self.output_mean, self.output_std = output_mean, output_std
-        self.inp = nn.Linear(code_dim, stage_dims[0])
+        self.inp = nn.Linear(self.sub_dim, stage_dims[0])
         self.stages = nn.ModuleList()
         self.ups = nn.ModuleList()
         widths = list(stage_dims[1:]) + [conv_dim]
@@ -382,6 +416,10 @@ class MelDecoder(RecordsArguments, nn.Module):
 
     def decode_mel(self, codes: torch.Tensor, counts: Optional[torch.Tensor] = None) -> MelDecoderOutput:
         """``[B, N, code_dim]`` -> log-mel frames and each stage's hidden frames."""
+        if self.fold > 1:
+            batch, frames = codes.shape[:2]
+            codes = codes[..., : self.fold * self.sub_dim].reshape(batch, frames * self.fold, self.sub_dim)
+            counts = None if counts is None else counts * self.fold
         x = self.inp(codes)
         hidden, stage_counts = [], []
         for stage, up, stride in zip(self.stages, self.ups, self.strides):

@@ -116,7 +116,7 @@ SIZE_LIMITS: Dict[str, Limit] = {
     "head": Limit(1, 64),
     "kernel": Limit(1, 255),
     "dilation": Limit(1, 1024),
-    "stride|upsample": Limit(1, 64),
+    "stride|upsample|fold": Limit(1, 64),
     "levels|radices": Limit(1, 1024, items=4096),
     "digits": Limit(1, 4096),
     "group": Limit(1, 64),

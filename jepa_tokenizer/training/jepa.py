@@ -20,6 +20,7 @@ __all__ = [
     "batch_centered",
     "item_variance_share",
     "item_variance_hinge",
+    "time_standardized",
 ]
 
 
@@ -193,6 +194,24 @@ def _shared_frames(x: torch.Tensor, counts: Optional[torch.Tensor]) -> torch.Ten
     """``[B, N, 1]`` weights: 1 on the real frames whose index two items or more have."""
     weights = _real_frames(x, counts)
     return weights * (weights.sum(dim=0, keepdim=True) > 1).to(x.dtype)
+
+
+def time_standardized(x: torch.Tensor, counts: Optional[torch.Tensor] = None, eps: float = 1e-5) -> torch.Tensor:
+    """``[B, N, D]`` with each channel of each item at zero mean and unit
+    variance over its first ``counts[b]`` frames (all when ``None``); zero past them.
+
+    Example
+    -------
+    >>> x = torch.randn(2, 5, 3) * 4 + 2
+    >>> y = time_standardized(x, torch.tensor([5, 3]))
+    >>> round(float(y[1, :3].mean()), 4), round(float(y[0].std(0, unbiased=False).mean()), 3), float(y[1, 3:].abs().max())
+    (0.0, 1.0, 0.0)
+    """
+    weights = _real_frames(x, counts)  # [B, N, 1]
+    n = weights.sum(dim=1, keepdim=True).clamp(min=1)
+    mean = (x * weights).sum(dim=1, keepdim=True) / n
+    var = (((x - mean) ** 2) * weights).sum(dim=1, keepdim=True) / n
+    return (x - mean) / torch.sqrt(var + eps) * weights
 
 
 def batch_centered(targets: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -407,11 +426,7 @@ class MaskedPredictionLoss(nn.Module):
     def time_normalized(self, targets: torch.Tensor, counts: Optional[torch.Tensor]) -> torch.Tensor:
         """``[B, N, D]`` targets with each channel at zero mean and unit
         variance over the first ``counts[b]`` frames (all when ``None``)."""
-        weights = _real_frames(targets, counts)  # [B, N, 1]
-        n = weights.sum(dim=1, keepdim=True).clamp(min=1)
-        mean = (targets * weights).sum(dim=1, keepdim=True) / n
-        var = (((targets - mean) ** 2) * weights).sum(dim=1, keepdim=True) / n
-        return (targets - mean) / torch.sqrt(var + self.norm_eps) * weights
+        return time_standardized(targets, counts, self.norm_eps)
 
     def forward(
         self,

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from jepa_tokenizer.training.jepa import time_standardized
+
 if TYPE_CHECKING:
     from jepa_tokenizer.models.mel_codec import MelDecoderOutput
 
@@ -117,6 +119,10 @@ class FeatureHead(nn.Module):
     upsample : int
         Teacher frames per hidden frame (e.g. 4 for 50 Hz features from
         12.5 Hz frames).
+    normalize_teacher : bool
+        Standardise each teacher dimension over the utterance first (Whisper's
+        encoder has a few dimensions ten times wider than the rest, which
+        would otherwise rule the cosine).
 
     Example
     -------
@@ -129,11 +135,12 @@ class FeatureHead(nn.Module):
     True
     """
 
-    def __init__(self, input_dim: int, teacher_dim: int, upsample: int = 4):
+    def __init__(self, input_dim: int, teacher_dim: int, upsample: int = 4, normalize_teacher: bool = False):
         super().__init__()
         if upsample < 1:
             raise ValueError(f"FeatureHead: upsample must be >= 1; got {upsample}")
         self.upsample = upsample
+        self.normalize_teacher = normalize_teacher
         self.proj = nn.Linear(input_dim, upsample * teacher_dim)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -151,6 +158,8 @@ class FeatureHead(nn.Module):
         frames = min(pred.shape[1], teacher.shape[1])
         pred, teacher = pred[:, :frames], teacher[:, :frames].to(pred)
         real = torch.minimum(counts * self.upsample, teacher_counts.to(counts.device))
+        if self.normalize_teacher:
+            teacher = time_standardized(teacher, real)
         mask = frame_mask(real, frames).to(pred)
         cosine = F.cosine_similarity(pred, teacher, dim=-1)
         return ((1 - cosine) * mask).sum() / mask.sum().clamp(min=1)

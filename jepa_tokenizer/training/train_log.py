@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional
 
-__all__ = ["log_recent_steps", "parse_train_log"]
+__all__ = ["log_recent_steps", "parse_train_line", "parse_train_log"]
 
 _FIELD = re.compile(r"([A-Za-z_][\w ]*?):\s*([-+0-9.eE]+|nan|inf)")
 
@@ -28,6 +28,22 @@ def log_recent_steps(brain, series: Dict[str, List[float]], meta: Optional[dict]
     )
 
 
+def parse_train_line(line: str) -> Dict[str, float]:
+    """The numeric fields of one ``train_log.txt`` line (empty when it has none).
+
+    Example
+    -------
+    >>> parse_train_line("epoch: 1, step: 10 - train loss: 6.25e-01")
+    {'epoch': 1.0, 'step': 10.0, 'train loss': 0.625}
+    """
+    fields = {}
+    for part in line.replace(" - ", ", ").split(", "):
+        match = _FIELD.fullmatch(part.strip())
+        if match:
+            fields[match.group(1).strip()] = float(match.group(2))
+    return fields
+
+
 def parse_train_log(path: str) -> List[Dict[str, float]]:
     """One dict per logged line: ``"epoch"``, ``"step"``, ``"train loss"``, ...
 
@@ -39,13 +55,5 @@ def parse_train_log(path: str) -> List[Dict[str, float]]:
     >>> parse_train_log(path)
     [{'epoch': 1.0, 'step': 10.0, 'train loss': 0.625, 'valid loss': 0.268}]
     """
-    rows = []
-    for line in Path(path).read_text().splitlines():
-        fields = {}
-        for part in line.replace(" - ", ", ").split(", "):
-            match = _FIELD.fullmatch(part.strip())
-            if match:
-                fields[match.group(1).strip()] = float(match.group(2))
-        if fields:
-            rows.append(fields)
-    return rows
+    rows = (parse_train_line(line) for line in Path(path).read_text().splitlines())
+    return [fields for fields in rows if fields]

@@ -39,6 +39,7 @@ from typing import Dict, List, Optional
 
 import torch
 from hyperpyyaml import load_hyperpyyaml
+from quickstart import parse_overrides, repo_path, stage_recipe  # this folder's quickstart
 
 from jepa_tokenizer.evaluation.evaluate import evaluate_system, load_manifest, tokenizer_system
 from jepa_tokenizer.evaluation.metrics import make_asr
@@ -52,17 +53,6 @@ __all__ = ["Controls", "main"]
 STAGES = {"pretrain": "Stage 1", "codec": "Stage 2"}
 
 
-def _quickstart():
-    """This folder's quickstart module: its recipe loader, paths and overrides."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("quickstart", HERE / "quickstart.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["quickstart"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 class Controls:
     """Trains and evaluates the rows of ``config`` (the loaded YAML)."""
 
@@ -74,7 +64,6 @@ class Controls:
         self.output.mkdir(parents=True, exist_ok=True)
         self.state_file = self.output / "controls.json"
         self.state = json.loads(self.state_file.read_text()) if self.state_file.is_file() else {}
-        self.quickstart = _quickstart()
 
     def _save(self) -> None:
         self.state_file.write_text(json.dumps(self.state, indent=2, sort_keys=True) + "\n")
@@ -88,7 +77,7 @@ class Controls:
             "valid_splits": c["valid_splits"],
             "device": c["device"],
             "noprogressbar": True,
-            "log_config": self.quickstart.repo_path(c["log_config"]),
+            "log_config": repo_path(c["log_config"]),
             "max_train_minutes": self.minutes(row),
             "progress_label": row["name"],
         }
@@ -115,8 +104,8 @@ class Controls:
             print(f"{name}: done before ({self.state[name]['steps']} steps)")
             return
         print(f"{name}: {row['title']}")
-        recipe = self.quickstart.RECIPES["pretrain_jepa" if row["recipe"] == "pretrain" else "train_codec"]
-        hparams_file = self.quickstart.repo_path(self.config[f"{row['recipe']}_hparams"])
+        recipe = stage_recipe("pretrain_jepa" if row["recipe"] == "pretrain" else "train_codec")
+        hparams_file = repo_path(self.config[f"{row['recipe']}_hparams"])
         brain = recipe.main(recipe_argv(hparams_file, self._options(row)))
         result = {
             "done": True,
@@ -318,7 +307,7 @@ def main(argv: Optional[List[str]] = None) -> Path:
             overrides[key] = value
     with open(args.config, encoding="utf-8") as stream:
         config = load_hyperpyyaml(stream, overrides)
-    config.update(_quickstart()._overrides(rest))
+    config.update(parse_overrides(rest))
     config["only"] = args.only
     command = " ".join(["python recipes/LibriSpeech/mini_controls.py", *(argv if argv is not None else sys.argv[1:])])
     return Controls(config, args.eval_manifest, command).run()

@@ -38,7 +38,7 @@ import argparse
 import csv
 import datetime
 import functools
-import importlib.util
+import importlib
 import json
 import logging
 import platform
@@ -61,23 +61,12 @@ from jepa_tokenizer.evaluation.reports import cell, markdown_table, resynthesis_
 from jepa_tokenizer.models.config import resolve_config_path
 from jepa_tokenizer.training.experiment import recipe_argv
 
-__all__ = ["Quickstart", "main"]
+__all__ = ["Quickstart", "stage_recipe", "repo_path", "parse_overrides", "main"]
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]  # the clone's root: relative paths of the quickstart YAML start there
-
-
-def load_stage_recipe(relative: str):
-    """The recipe script ``recipes/LibriSpeech/<relative>`` as a module (its
-    ``main(argv)`` runs it in this process)."""
-    path = HERE / relative
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # pickling (dataloader workers) finds its functions
-    spec.loader.exec_module(module)
-    return module
 
 
 def repo_path(path: str) -> str:
@@ -90,12 +79,21 @@ def repo_path(path: str) -> str:
     return str(resolve_config_path(path))
 
 
-# the stages' recipes, each in its own folder with its hparams/
-RECIPES = {
-    "pretrain_jepa": load_stage_recipe("JEPA/pretrain_jepa.py"),
-    "train_codec": load_stage_recipe("codec/train_codec.py"),
-    "train_asr": load_stage_recipe("ASR/train_asr.py"),
+#: the stages' recipes, each in its own folder of this one with its hparams/ (this folder is
+#: importable, as running a script of it makes it)
+RECIPE_MODULES = {
+    "pretrain_jepa": "JEPA.pretrain_jepa",
+    "train_codec": "codec.train_codec",
+    "train_asr": "ASR.train_asr",
 }
+
+
+def stage_recipe(name: str):
+    """The recipe ``name`` of :data:`RECIPE_MODULES`, imported on first use
+    (its ``main(argv)`` runs it in this process)."""
+    return importlib.import_module(RECIPE_MODULES[name])
+
+
 STAGES = ("pretrain", "codec", "control", "asr_jepa", "asr_control")
 # stage -> (its keys in the quickstart YAML: <kind>_hparams, <kind>_overrides; its recipe)
 RECIPE_OF = {
@@ -217,7 +215,7 @@ class Quickstart:
         )
         kind, recipe = RECIPE_OF[stage]
         hparams_file = repo_path(self.config[f"{kind}_hparams"])
-        brain = RECIPES[recipe].main(recipe_argv(hparams_file, self._options(stage)))
+        brain = stage_recipe(recipe).main(recipe_argv(hparams_file, self._options(stage)))
         clock = brain.hparams.clock
         self.state[stage] = {
             "done": True,
@@ -508,7 +506,8 @@ def report_table(rows: Dict[str, Dict[str, float]], codec=None, codecs: Optional
     return markdown_table(["system", "tokens/s", "bit/s", "vocabulary", *resynthesis_headers()], table)
 
 
-def _overrides(pairs: List[str]) -> Dict[str, object]:
+def parse_overrides(pairs: List[str]) -> Dict[str, object]:
+    """``{key: value}`` of ``--key value`` pairs, each value read as YAML."""
     import yaml
 
     if len(pairs) % 2:
@@ -534,7 +533,7 @@ def main(argv: Optional[List[str]] = None) -> Path:
     parser.add_argument("--data_folder", help="LibriSpeech-style corpus (default: the embedded corpus)")
     parser.add_argument("--eval-manifest", help="CSV (ID, wav, wrd) of extra speech to evaluate on")
     args, rest = parser.parse_known_args(argv)
-    overrides = _overrides(rest)
+    overrides = parse_overrides(rest)
     for key, name in (
         ("minutes", "minutes"),
         ("steps", "steps"),

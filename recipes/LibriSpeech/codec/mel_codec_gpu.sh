@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The shipped mel codec (hparams/mel_codec.yaml) trained on mini LibriSpeech on one GPU
-# in a fixed time; what comes back fits a device's return limits (files under 16 MiB).
+# The shipped mel codec (hparams/mel_codec_fold.yaml) trained on mini LibriSpeech on one GPU
+# in a fixed time, without its teacher term (the teacher's features, ~1 GB, do not travel); what comes back fits a device's return limits (files under 16 MiB).
 #
 #   # here, once: mini LibriSpeech re-encoded small enough to travel with the tree (~40 MiB)
 #   recipes/LibriSpeech/codec/mel_codec_gpu.sh pack ../shared/mini_librispeech .gpu/mini_ls
@@ -39,9 +39,9 @@ train)  # DATA OUT [MINUTES] [options]
     shift $(( $# < 4 ? $# : 4 ))
     budget=(--max_train_minutes "$minutes")
     [ "$minutes" = 0 ] && budget=()
-    "$python" "$here/train_mel_codec.py" "$here/hparams/mel_codec.yaml" --data_folder "$data" \
+    "$python" "$here/train_mel_codec.py" "$here/hparams/mel_codec_fold.yaml" --data_folder "$data" \
         --output_folder "$out/run" --device "${DEVICE:-cuda}" --precision "${PRECISION:-bf16}" \
-        --num_workers 4 --noprogressbar --lr_cooldown_share 0.3 "${budget[@]}" "$@"
+        --num_workers 4 --noprogressbar --lr_cooldown_share 0.3 --teacher_weight 0 "${budget[@]}" "$@"
     "$python" - "$out" <<'PY'
 import sys
 from pathlib import Path
