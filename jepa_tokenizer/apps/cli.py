@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from jepa_tokenizer.data.atomic import file_digest, partial_path, special_file_kind
 from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS, LONG_AUDIO_SECONDS, check_audio_output, decoded_from
-from jepa_tokenizer.data.manifests import walk_files
+from jepa_tokenizer.data.speech_files import walk_files
 
 __all__ = ["main", "build_parser", "TOKEN_SUFFIX"]
 

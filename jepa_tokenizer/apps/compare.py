@@ -40,7 +40,7 @@ import torch
 import torchaudio
 
 from jepa_tokenizer.data.atomic import atomic_output
-from jepa_tokenizer.data.manifests import parse_column_values
+from jepa_tokenizer.data.speech_files import parse_column_values
 from jepa_tokenizer.evaluation.codecs import Codec, CodecUnavailable, codec_from_spec
 from jepa_tokenizer.evaluation.evaluate import Utterance, evaluate_system, load_manifest
 from jepa_tokenizer.evaluation.metrics import character_error_rate, make_asr, resynthesis_wer

@@ -3,22 +3,25 @@
 Every writer of the package (token files, audio, manifests) writes next to
 the final path and renames, so an interrupted or failed write never leaves a
 short file that reads as valid, and a rerun can trust any output it finds.
-Also: what kind of special file a path is (for errors that name it) and a
-digest of a file's bytes (what a token file or decoded audio records of the
-file it came from).
+:func:`write_csv` and :func:`write_json` write the manifests and their options
+files so. Also: what kind of special file a path is (for errors that name it)
+and a digest of a file's bytes (what a token file or decoded audio records of
+the file it came from).
 
 Authors
  * jepa-tokenizer team 2026
 """
 
+import csv
 import hashlib
+import json
 import os
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
-__all__ = ["atomic_output", "partial_path", "special_file_kind", "file_digest"]
+__all__ = ["atomic_output", "partial_path", "special_file_kind", "file_digest", "write_csv", "write_json"]
 
 
 def partial_path(path: Union[str, Path]) -> Path:
@@ -113,3 +116,18 @@ def atomic_output(path: Union[str, Path]) -> Iterator[Path]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def write_csv(path: Union[str, Path], columns: Sequence[str], rows: List[List[str]]) -> None:
+    """Writes a CSV atomically (temporary file, then rename)."""
+    with atomic_output(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+
+def write_json(path: Union[str, Path], content: dict) -> None:
+    """Writes a JSON file atomically (temporary file, then rename)."""
+    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8") as stream:
+        json.dump(content, stream, indent=2)
+        stream.write("\n")

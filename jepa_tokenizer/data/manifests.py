@@ -1,6 +1,6 @@
 """SpeechBrain CSV manifests of speech corpora: the LibriSpeech layout, any
-folder tree of audio, and the routines both (and every recipe's prepare
-script) share: reading durations, skipping work already done, atomic writes.
+folder tree of audio, and the steps every recipe's prepare script shares:
+skipping work already done, writing each split's manifest, merging them.
 
 * :func:`prepare_librispeech` reads the standard LibriSpeech layout
   ``<data_folder>/<split>/<spk>/<chapter>/<spk>-<chapter>-<utt>.flac`` (or
@@ -13,18 +13,22 @@ script) share: reading durations, skipping work already done, atomic writes.
 * :func:`link_split` lays the rows of any manifest (``ID`` of the form
   ``<spk>-<chapter>-<utt>``, ``wav``, ``wrd``) out as a LibriSpeech split of
   symbolic links, e.g. the LibriSpeech test-clean recordings of an
-  evaluation manifest as a test split for the recipes;
-  :func:`read_speech_rows` reads and filters such a manifest (also for the
-  evaluation).
+  evaluation manifest as a test split for the recipes.
 * :func:`merge_manifests` joins manifests into one;
-  :func:`prepare_split_groups` prepares splits and merges them into one
-  manifest per role (train, valid, test...).
+  :func:`prepare_split_groups` prepares splits (downloading the missing ones
+  first when given a URL) and merges them into one manifest per role (train,
+  valid, test...).
 
 Work already done is skipped: when every manifest exists and a small JSON file
 in ``save_folder`` records the same options, nothing is read again. Unreadable
 audio files are skipped with a warning; every other inconsistency of the corpus
 is an error naming the offending path. The command line is the LibriSpeech
 recipe's ``librispeech_prepare.py``.
+
+The files themselves are read by :mod:`jepa_tokenizer.data.speech_files`
+(folder walks, durations, rows of a CSV of speech), written by
+:mod:`jepa_tokenizer.data.atomic` (atomic CSV and JSON) and downloaded by
+:mod:`jepa_tokenizer.data.download`.
 
 Authors
  * jepa-tokenizer team 2026
@@ -39,42 +43,37 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-import soundfile
-
-from jepa_tokenizer.data.atomic import atomic_output
+from jepa_tokenizer.data.atomic import write_csv, write_json
 from jepa_tokenizer.data.audio import AUDIO_EXTENSIONS
+from jepa_tokenizer.data.download import download_librispeech
+from jepa_tokenizer.data.speech_files import (
+    PathLike,
+    check_data_folder,
+    check_names,
+    find_audio,
+    measure_rows,
+    normalise_extensions,
+    read_speech_rows,
+    walk_files,
+)
 
 __all__ = [
     "prepare_librispeech",
     "prepare_unlabelled",
     "merge_manifests",
     "link_split",
-    "read_speech_rows",
-    "parse_column_values",
     "prepare_split_groups",
     "split_manifests",
     "write_labelled_manifests",
-    "measure_rows",
-    "audio_duration",
-    "find_audio",
-    "walk_files",
-    "download_librispeech",
-    "check_data_folder",
-    "check_names",
-    "normalise_extensions",
     "already_done",
-    "write_csv",
-    "write_json",
     "LABELLED_COLUMNS",
     "UNLABELLED_COLUMNS",
     "LIBRISPEECH_EXTENSIONS",
 ]
 
 logger = logging.getLogger(__name__)
-
-PathLike = Union[str, os.PathLike]
 
 #: Columns of a labelled manifest, in order.
 LABELLED_COLUMNS = ("ID", "duration", "wav", "spk_id", "wrd")
@@ -290,63 +289,6 @@ def prepare_unlabelled(
 # LibriSpeech layout
 
 
-def parse_column_values(pairs: Optional[Sequence[str]]) -> Dict[str, List[str]]:
-    """Command-line filters of ``read_speech_rows``: ``["col=a,b", ...]`` ->
-    ``{"col": ["a", "b"]}`` (a column given twice gets both lists).
-
-    Example
-    -------
-    >>> parse_column_values(["corpus=LibriSpeech", "spk_id=2412,61", "spk_id=1"])
-    {'corpus': ['LibriSpeech'], 'spk_id': ['2412', '61', '1']}
-    """
-    out: Dict[str, List[str]] = {}
-    for pair in pairs or []:
-        column, sep, values = pair.partition("=")
-        if not sep or not column or not values:
-            raise ValueError(f"expected COLUMN=VALUE[,VALUE...]; got {pair!r}")
-        out.setdefault(column, []).extend(values.split(","))
-    return out
-
-
-def read_speech_rows(
-    path: PathLike,
-    select: Optional[Dict[str, Sequence[str]]] = None,
-    exclude: Optional[Dict[str, Sequence[str]]] = None,
-) -> List[Dict[str, str]]:
-    """The rows (dicts) of a CSV of speech with at least the columns ``ID``,
-    ``wav`` and ``wrd``, keeping those whose column values are among
-    ``select``'s and none of ``exclude``'s. A missing file, missing columns,
-    an unknown selection column or no row left is an error naming the file.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> path = Path(tempfile.mkdtemp()) / "m.csv"
-    >>> _ = path.write_text("ID,wav,wrd,spk\\na,a.wav,A,1\\nb,b.wav,B,2\\nc,c.wav,C,3\\n")
-    >>> [r["ID"] for r in read_speech_rows(path, select={"spk": ["1", "2"]}, exclude={"spk": [2]})]
-    ['a']
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"manifest not found: {path}")
-    with open(path, newline="", encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
-    missing = {"ID", "wav", "wrd"} - set(rows[0] if rows else {})
-    if not rows or missing:
-        raise ValueError(f"{path} needs the columns ID, wav and wrd and at least one row (missing: {sorted(missing)})")
-    what = str(path)
-    for column in set(select or {}) | set(exclude or {}):
-        if column not in rows[0]:
-            raise ValueError(f"{what} has no column {column!r} to select utterances by")
-    for column, values in (select or {}).items():
-        rows = [row for row in rows if row[column] in {str(v) for v in values}]
-    for column, values in (exclude or {}).items():
-        rows = [row for row in rows if row[column] not in {str(v) for v in values}]
-    if not rows:
-        raise ValueError(f"no utterance of {what} is left after select={select} exclude={exclude}")
-    return rows
-
-
 def link_split(
     manifest: PathLike,
     data_folder: PathLike,
@@ -484,116 +426,6 @@ def _read_transcript(path: Path) -> List[Tuple[str, str]]:
 # Shared by every prepare script
 
 
-def audio_duration(path: Path) -> Optional[float]:
-    """The duration of an audio file in seconds, or None if unreadable or empty."""
-    try:
-        info = soundfile.info(str(path))
-    except Exception as error:  # soundfile raises several types for bad files
-        logger.warning("Skipping unreadable audio file %s: %s", path, error)
-        return None
-    if info.frames <= 0 or info.samplerate <= 0:
-        logger.warning("Skipping empty audio file %s (%d frames)", path, info.frames)
-        return None
-    # the header alone does not reveal a truncated file: decode its last frame
-    try:
-        with soundfile.SoundFile(str(path)) as stream:
-            stream.seek(info.frames - 1)
-            last = stream.read(1)
-    except Exception as error:  # soundfile raises several types for bad files
-        logger.warning("Skipping truncated audio file %s: %s", path, error)
-        return None
-    if len(last) != 1:
-        logger.warning("Skipping truncated audio file %s: its last frame is missing", path)
-        return None
-    return info.frames / info.samplerate
-
-
-def measure_rows(entries: Iterable[Tuple[str, Path, List[str]]], what: str) -> List[List[str]]:
-    """Reads the duration of each entry; drops unreadable files; sorts by ID."""
-    rows = []
-    skipped = total = 0
-    for utt_id, path, extra in entries:
-        total += 1
-        duration = audio_duration(path)
-        if duration is None:
-            skipped += 1
-            continue
-        rows.append([utt_id, repr(duration), os.path.abspath(path), *extra])
-    if skipped:
-        logger.warning("Skipped %d of %d unreadable audio file(s) in %s", skipped, total, what)
-    if not rows:
-        raise ValueError(f"All {total} audio file(s) in {what} are unreadable or empty")
-    rows.sort(key=lambda row: row[0])
-    return rows
-
-
-def find_audio(folder: Path, extensions: Sequence[str]) -> List[Path]:
-    """Every file under ``folder`` whose lower-cased suffix is in ``extensions``."""
-    return [path for path in walk_files(folder) if path.suffix.lower() in extensions]
-
-
-def walk_files(folder: Path) -> List[Path]:
-    """Every regular file under ``folder``, sorted, following linked folders.
-
-    ``Path.rglob`` does not descend into symbolic links to folders before
-    Python 3.13, so a tree of linked speaker folders looked empty; this walk
-    follows them and visits each real folder once (a folder reached twice,
-    or a link loop, is read the first time only).
-
-    Example
-    -------
-    >>> import tempfile
-    >>> root = Path(tempfile.mkdtemp())
-    >>> (root / "real").mkdir(); _ = (root / "real" / "a.flac").write_bytes(b"")
-    >>> (root / "linked").symlink_to(root / "real")
-    >>> [str(p.relative_to(root)) for p in walk_files(root)]
-    ['linked/a.flac']
-    """
-    files, seen = [], set()
-    for current, folders, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(current)
-        if real in seen:
-            folders[:] = []
-            continue
-        seen.add(real)
-        folders.sort()
-        files.extend(Path(current) / name for name in names if os.path.isfile(os.path.join(current, name)))
-    return sorted(files)
-
-
-def check_data_folder(data_folder: PathLike) -> Path:
-    """The absolute data folder; a clear error if it is missing."""
-    folder = Path(os.path.abspath(data_folder))
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Data folder not found: {folder}")
-    return folder
-
-
-def check_names(names: Sequence[str], what: str) -> List[str]:
-    """Checks split / manifest names: non-empty, no separators, no duplicates."""
-    if isinstance(names, str):
-        names = [names]
-    names = list(names)
-    if not names:
-        raise ValueError(f"No {what} given")
-    for name in names:
-        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or os.sep in name:
-            raise ValueError(f"Invalid {what} {name!r}: expected a plain folder / file name")
-    if len(set(names)) != len(names):
-        raise ValueError(f"Duplicate {what} in {names}")
-    return names
-
-
-def normalise_extensions(extensions: Sequence[str]) -> Tuple[str, ...]:
-    """``("WAV", ".flac")`` -> ``(".wav", ".flac")``."""
-    if isinstance(extensions, str):
-        extensions = [extensions]
-    exts = tuple(dict.fromkeys("." + ext.lower().lstrip(".") for ext in extensions))
-    if not exts or "." in exts:
-        raise ValueError(f"Invalid audio extensions: {extensions!r}")
-    return exts
-
-
 def already_done(options_path: Path, options: dict, manifests: Iterable[str]) -> bool:
     """True if every manifest exists and the options file records ``options``."""
     if not all(Path(manifest).is_file() for manifest in manifests):
@@ -603,21 +435,6 @@ def already_done(options_path: Path, options: dict, manifests: Iterable[str]) ->
             return json.load(stream) == options
     except (OSError, ValueError):
         return False
-
-
-def write_csv(path: Path, columns: Sequence[str], rows: List[List[str]]) -> None:
-    """Writes a CSV atomically (temporary file, then rename)."""
-    with atomic_output(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(columns)
-        writer.writerows(rows)
-
-
-def write_json(path: Path, content: dict) -> None:
-    """Writes a JSON file atomically (temporary file, then rename)."""
-    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8") as stream:
-        json.dump(content, stream, indent=2)
-        stream.write("\n")
 
 
 def merge_manifests(csvs: List[str], output: str, with_text: bool = False) -> str:
@@ -665,61 +482,3 @@ def prepare_split_groups(
     for role, group in groups.items():
         merge_manifests([paths[s] for s in group] + list((extra or {}).get(role, [])), outputs[role], with_text)
     return {role: outputs[role] for role in groups}
-
-
-def download_librispeech(data_folder: PathLike, splits: Sequence[str], url: str) -> List[str]:
-    """Downloads and unpacks each split of ``splits`` missing from ``data_folder``.
-
-    OpenSLR serves every LibriSpeech split as ``<url>/<split>.tar.gz``, an
-    archive holding ``LibriSpeech/<split>/``: resource 12 for the full
-    corpus, resource 31 for mini LibriSpeech (``train-clean-5``,
-    ``dev-clean-2``). The fetch is SpeechBrain's
-    :func:`speechbrain.utils.data_utils.download_file`; the archive unpacks
-    (no member may land outside it) into a staging folder and its split folder is moved into place only
-    when whole, so an interrupted download leaves no partial split behind.
-    Splits already present are not fetched (nothing touches the network).
-
-    Arguments
-    ---------
-    data_folder : str or os.PathLike
-        The LibriSpeech root (created if needed).
-    splits : sequence of str
-        Split folder names, e.g. ``["train-clean-5", "dev-clean-2"]``.
-    url : str
-        The folder URL, e.g. ``https://www.openslr.org/resources/31``.
-
-    Returns
-    -------
-    list of str
-        The splits that were downloaded.
-
-    Example
-    -------
-    >>> import tempfile, pathlib
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> (root / "dev-clean-2").mkdir()
-    >>> download_librispeech(root, ["dev-clean-2"], "https://www.openslr.org/resources/31")
-    []
-    """
-    from speechbrain.utils.data_utils import download_file
-
-    data_folder = Path(os.path.abspath(data_folder))
-    missing = [split for split in check_names(splits, "split") if not (data_folder / split).is_dir()]
-    if not missing:
-        return []
-    data_folder.mkdir(parents=True, exist_ok=True)
-    for split in missing:
-        source = f"{url.rstrip('/')}/{split}.tar.gz"
-        archive = data_folder / f"{split}.tar.gz"
-        logger.info("Downloading %s to %s", source, archive)
-        with tempfile.TemporaryDirectory(dir=data_folder, prefix=f".{split}-") as staging:
-            download_file(source, str(archive), replace_existing=True)
-            # the "data" filter refuses members that leave the staging folder
-            shutil.unpack_archive(str(archive), staging, filter="data")
-            unpacked = [Path(staging) / "LibriSpeech" / split, Path(staging) / split]
-            found = next((folder for folder in unpacked if folder.is_dir()), None)
-            if found is None:
-                raise ValueError(f"{source} holds no {split}/ folder (expected LibriSpeech/{split}/)")
-            shutil.move(str(found), str(data_folder / split))
-        archive.unlink(missing_ok=True)
-    return missing

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from jepa_tokenizer.data.audio import load_audio, save_audio
-from jepa_tokenizer.data.manifests import read_speech_rows
+from jepa_tokenizer.data.speech_files import read_speech_rows
 from jepa_tokenizer.evaluation.metrics import (
     average_metrics,
     character_error_rate,

@@ -185,26 +185,20 @@ class JEPAEncoder(RecordsArguments, nn.Module):
         Options of the Conformer stack.
     weight_norm : bool
         Weight-normalise the convolutions (stem, blocks, bottleneck), as
-        EnCodec's and DAC's encoders do. Without it, Adam's steps inflate
-        the gains of the unnormalised stack under the scale-free losses
-        downstream (the Conformer's layer norms, JEPA's targets): on mini
-        LibriSpeech the bottleneck reached 1e17 within 700 steps and the
-        codes stopped depending on the audio. Folded away at inference
-        (``remove_weight_norm``).
+        EnCodec's and DAC's encoders do: without it Adam inflates the
+        unnormalised gains until the codes ignore the audio
+        (docs/model_card.md). Folded away at inference (``remove_weight_norm``).
     bottleneck_norm : bool
         Layer-normalise the bottleneck output over channels before the
         Conformer, so its residual stream starts at unit scale whatever the
         convolutions give.
     input_gain : float
-        The waveform is multiplied by it before the stem (speech at RMS
-        0.05 otherwise keeps the stem's SnakeBeta units in their nearly
-        linear range for hundreds of steps).
+        The waveform is multiplied by it before the stem, so that read
+        speech (RMS about 0.05) reaches the stem at unit scale.
     frontend : LogMelFrontend, optional
         Fixed log-mel analysis in front of the stem; the strides then
-        downsample its frames. Its log compression is what the waveform stem
-        otherwise has to learn (on a fixed batch of real speech the
-        mel-fed encoder reached in 150 steps a mel loss the waveform one had
-        not reached in 150).
+        downsample its frames (it spares the stem learning the log
+        compression: docs/model_card.md).
 
     Example
     -------

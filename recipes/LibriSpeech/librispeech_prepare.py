@@ -26,10 +26,10 @@ from jepa_tokenizer.data.manifests import (
     LABELLED_COLUMNS,
     UNLABELLED_COLUMNS,
     link_split,
-    parse_column_values,
     prepare_librispeech,
     prepare_unlabelled,
 )
+from jepa_tokenizer.data.speech_files import parse_column_values
 
 __all__ = ["prepare_librispeech", "prepare_unlabelled", "LABELLED_COLUMNS", "UNLABELLED_COLUMNS", "main"]
 

@@ -18,7 +18,7 @@ Usage (from the repository root)::
     python recipes/LibriSpeech/ship_model.py results/quickstart_mini_librispeech
     python recipes/LibriSpeech/ship_model.py results/mini_controls/codec_scratch_istft
     python recipes/LibriSpeech/ship_model.py results/mel_codec --command "python ..." \
-        --evaluation results/compare/compare.json
+        --evaluation results/compare/compare.json [--continues FOLDER_ITS_INIT_FROM_NAMED]
 
 Authors
  * jepa-tokenizer team 2026
@@ -43,10 +43,14 @@ __all__ = ["recipe_run_record", "run_record", "ship", "main"]
 CHECK_SECONDS = 4.0
 
 
-def recipe_run_record(run_folder: Path, command: str, evaluation: Optional[Path]) -> dict:
+def recipe_run_record(
+    run_folder: Path, command: str, evaluation: Optional[Path], continues: Optional[Path] = None
+) -> dict:
     """What ``training.json`` says of a recipe run: the command, the steps and
     minutes of its train log's last line, the judge's curve and the rows of
-    a ``compare.json``."""
+    a ``compare.json``; for a run started (``init_from``) from the model folder
+    ``continues``, that folder's commands come first and its stages and
+    curve are kept as ``earlier``."""
     rows = [row for row in parse_train_log(str(run_folder / "train_log.txt")) if "step" in row]
     if not rows:
         raise FileNotFoundError(f"{run_folder / 'train_log.txt'} has no logged step: is {run_folder} a recipe run?")
@@ -59,6 +63,15 @@ def recipe_run_record(run_folder: Path, command: str, evaluation: Optional[Path]
     if evaluation is not None:
         compared = json.loads(Path(evaluation).read_text())
         record["evaluation"] = {"settings": compared["settings"], "rows": compared["rows"]}
+    if continues is not None:
+        info = Path(continues) / "training.json"
+        if not info.is_file():
+            raise FileNotFoundError(
+                f"{info} not found: --continues names the shipped model folder the run started from"
+            )
+        before = json.loads(info.read_text())
+        record["commands"] = [*before.get("commands", []), command]
+        record["earlier"] = {key: before[key] for key in ("stages", "judge_curve", "earlier") if key in before}
     return record
 
 
@@ -129,11 +142,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--destination", default=str(DEFAULT_MODEL), help="where the shipped folder goes")
     parser.add_argument("--command", help="a recipe run: the command that trained it")
     parser.add_argument("--evaluation", help="a recipe run: the compare.json of its evaluation")
+    parser.add_argument("--continues", help="a recipe run: the shipped model folder its init_from named")
     args = parser.parse_args(argv)
     record = None
     if args.command:
         evaluation = Path(args.evaluation) if args.evaluation else None
-        record = recipe_run_record(Path(args.run_folder), args.command, evaluation)
+        continues = Path(args.continues) if args.continues else None
+        record = recipe_run_record(Path(args.run_folder), args.command, evaluation, continues)
     folder = ship(Path(args.run_folder), Path(args.destination), record)
     size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
     print(f"shipped {folder} ({size:.1f} MiB)")

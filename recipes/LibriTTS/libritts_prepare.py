@@ -30,15 +30,11 @@ from typing import Dict, List, Optional, Sequence
 
 from jepa_tokenizer.data.manifests import (
     LIBRISPEECH_EXTENSIONS,
-    PathLike,
-    check_data_folder,
-    find_audio,
-    measure_rows,
     prepare_librispeech,
     split_manifests,
-    walk_files,
     write_labelled_manifests,
 )
+from jepa_tokenizer.data.speech_files import PathLike, check_data_folder, find_audio, measure_rows, walk_files
 
 __all__ = ["prepare_libritts", "LIBRITTS_TEXT_SUFFIX"]
 

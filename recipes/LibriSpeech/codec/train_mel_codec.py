@@ -37,10 +37,12 @@ from speechbrain.dataio.sampler import DynamicBatchSampler
 from speechbrain.utils.distributed import if_main_process, run_on_main
 from torch.nn import functional as F
 
+from jepa_tokenizer.data.atomic import write_csv
 from jepa_tokenizer.data.extraction import extract_on_all_ranks, load_features
-from jepa_tokenizer.data.manifests import prepare_split_groups, write_csv
+from jepa_tokenizer.data.manifests import prepare_split_groups
 from jepa_tokenizer.evaluation.metrics import character_error_rate, make_asr, normalize_transcript, resynthesis_wer
 from jepa_tokenizer.pretrained.export import export_codec
+from jepa_tokenizer.pretrained.safe_load import load_codec
 from jepa_tokenizer.training.experiment import TimeBudgetBrain, start_experiment, unwrap
 from jepa_tokenizer.training.supervision import SupervisedMelCodec
 from jepa_tokenizer.training.train_log import log_recent_steps
@@ -172,6 +174,25 @@ class LogMelExtractor:
         return self.encoder.features(wav)
 
 
+def init_codec_from(codec: torch.nn.Module, folder: str) -> None:
+    """Starts ``codec`` from the weights of the exported model folder ``folder``
+    (loaded safely; the supervision heads and the optimizer start fresh). The
+    two must be built alike: a mismatch is a one-line error naming both."""
+    weights = load_codec(folder).state_dict()
+    ours = codec.state_dict()
+    shapes = {key: tuple(value.shape) for key, value in ours.items()}
+    theirs = {key: tuple(value.shape) for key, value in weights.items()}
+    if shapes != theirs:
+        differ = sorted(set(shapes) ^ set(theirs)) or sorted(k for k in shapes if shapes[k] != theirs[k])
+        raise ValueError(
+            f"init_from {folder}: its codec is not built like this YAML's (first difference: {differ[0]}); "
+            "start from a model folder trained with the same model section"
+        )
+    with torch.no_grad():
+        for key, value in ours.items():
+            value.copy_(weights[key].to(value.dtype))
+
+
 def prepare_data(hparams) -> Dict[str, str]:
     """Manifests (transcripts included) of the training and validation splits."""
     outputs = {"train": hparams["train_csv"], "valid": hparams["valid_csv"]}
@@ -237,6 +258,9 @@ def main(argv: Optional[List[str]] = None) -> MelCodecBrain:
     codec = hparams["codec"]
     if codec.sample_rate != hparams["sample_rate"]:
         raise ValueError(f"the codec runs at {codec.sample_rate} Hz but sample_rate is {hparams['sample_rate']}")
+    if hparams.get("init_from"):
+        init_codec_from(codec, hparams["init_from"])
+        logger.info("Codec weights start from %s", hparams["init_from"])
     manifests = prepare_data(hparams)
     subset = str(Path(hparams["save_folder"]) / "mel_codec_valid_subset.csv")
     manifests["valid"] = evenly_spaced_subset(manifests["valid"], hparams["valid_max_utterances"], subset)

@@ -198,7 +198,7 @@ def test_a_run_with_the_decorators_doctest_ends_without_a_dynamo_traceback():
     import sys
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "JEPA_TOKENIZER_FUSED": "1", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "jepa_tokenizer/nn/fused.py"]
     result = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=600)

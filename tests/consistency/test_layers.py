@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "jepa_tokenizer"
+PACKAGE = Path(__file__).resolve().parents[2] / "jepa_tokenizer"
 #: layer of each subpackage; a module imports its own subpackage or lower layers only
 LAYERS = {
     "nn": 0,

@@ -5,7 +5,7 @@ the recipes' READMEs point to files (and headings) that exist."""
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "recipes").rglob("README.md"))]
 
 

@@ -9,7 +9,7 @@ import torch
 
 from jepa_tokenizer.models.config import load_model_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO.parent / "shared" / "realspeech" / "manifest.csv"
 
 

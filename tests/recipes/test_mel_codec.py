@@ -335,6 +335,11 @@ def test_a_recipe_run_ships_as_a_float16_folder_with_its_record(recipe, tmp_path
         (tmp_path / "empty").mkdir()
         (tmp_path / "empty" / "train_log.txt").write_text("")
         ship_model.recipe_run_record(tmp_path / "empty", "cmd", None)
+    continued = ship_model.recipe_run_record(tmp_path / "run", "cmd --init_from shipped", None, folder)
+    assert continued["commands"] == ["python train_mel_codec.py ...", "cmd --init_from shipped"]
+    assert continued["earlier"]["stages"] == info["stages"] and continued["stages"]["codec"]["steps"] == 2
+    with pytest.raises(FileNotFoundError, match="--continues names the shipped model folder"):
+        ship_model.recipe_run_record(tmp_path / "run", "cmd", None, tmp_path / "empty")
 
 
 def test_two_ranks_over_gloo_agree_after_training(tmp_path):
@@ -473,3 +478,22 @@ def test_export_checkpoint_equals_the_runs_own_export(recipe, tmp_path):
     assert lines and all("step: " in line for line in lines)
     assert export.main([str(tmp_path / "run"), "--output", str(tmp_path / "x"), "--step", "999"]) == 2
     assert export.main([str(tmp_path), "--output", str(tmp_path / "x")]) == 2
+
+
+def test_init_from_starts_the_codec_from_a_model_folder_and_rejects_another_build(recipe, tmp_path):
+    fold = [*FOLD_TINY, "--judge", "none", "--teacher_weight", "0", "--number_of_epochs", "1"]
+    recipe.main([*corpus_args("mel_codec_fold.yaml", tmp_path / "a", *fold), "--optimizer_step_limit", "2"])
+    start = tmp_path / "a" / "model"
+    # lr 0: the second run's weights stay where init_from put them
+    args = corpus_args("mel_codec_fold.yaml", tmp_path / "b", *fold, "--init_from", str(start), "--lr", "0")
+    brain = recipe.main([*args, "--optimizer_step_limit", "1"])
+    assert brain.optimizer_step == 1
+    ours, theirs = load_codec(tmp_path / "b" / "model").state_dict(), load_codec(start).state_dict()
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    wider = corpus_args(
+        "mel_codec_fold.yaml", tmp_path / "c", *fold, "--init_from", str(start), "--ffn_multiplier", "3"
+    )
+    with pytest.raises(ValueError, match="init_from .* not built like this YAML's"):
+        recipe.main(wider)
+    with pytest.raises(ValueError, match="no such model folder"):
+        recipe.main(corpus_args("mel_codec_fold.yaml", tmp_path / "d", *fold, "--init_from", str(tmp_path / "none")))

@@ -11,7 +11,7 @@ from conftest import SHARED_SPEECH, load_recipe
 
 from jepa_tokenizer.pretrained.inference import JEPATokenizer
 
-SHARED_MINI = Path(__file__).resolve().parents[2] / "shared" / "mini_librispeech"
+SHARED_MINI = Path(__file__).resolve().parents[3] / "shared" / "mini_librispeech"
 #: utterances linked per split (the first chapter of its first speaker)
 UTTERANCES = {"train-clean-5": 6, "dev-clean-2": 2}
 STEPS = 2

@@ -1,6 +1,6 @@
 """The peer tokenizers behind the DASB interface, each on small random
 weights saved locally (nothing downloaded): Mimi, DAC, SpeechTokenizer and
-discrete SSL units (EnCodec is in test_asr_recipe.py)."""
+discrete SSL units (EnCodec is in tests/recipes/test_asr_recipe.py)."""
 
 import json
 

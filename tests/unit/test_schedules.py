@@ -5,8 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import FakeTimer, load_recipe
-from test_codec_recipe import codec_args
+from conftest import FakeTimer
 
 from jepa_tokenizer.training.experiment import TrainingClock, run_progress, stop_if_out_of_time
 from jepa_tokenizer.training.schedules import LinearCooldown
@@ -89,19 +88,3 @@ def test_the_budget_check_sets_the_next_steps_rates():
     assert [g["lr"] for g in generator.param_groups] == pytest.approx([5e-4, 5e-5])
     assert discriminator.param_groups[0]["lr"] == pytest.approx(1e-4)
     assert brain.optimizer_step_limit is None  # not out of time yet
-
-
-def test_codec_recipe_cools_its_rates_down_over_the_step_limit(tmp_path):
-    """Two steps with a cooldown over the whole run: the rates of the last
-    step and those in the checkpoint follow the schedule."""
-    recipe = load_recipe("train_codec")
-    brain = recipe.main(
-        codec_args(tmp_path, "--freeze_encoder", "False", "--lr_cooldown_share", "1.0", "--lr_cooldown_final", "0.0")
-    )
-    assert brain.optimizer_step == 2
-    groups = brain.optimizer_g.param_groups
-    assert [g["base_lr"] for g in groups] == pytest.approx([brain.hparams.generator_lr, brain.hparams.encoder_lr])
-    # set after step 2 of 2: the end of the run
-    assert [g["lr"] for g in groups] == pytest.approx([0.0, 0.0])
-    saved = torch.load(next((tmp_path / "save").glob("CKPT*/optimizer_g.ckpt")), weights_only=True)
-    assert [g["base_lr"] for g in saved["param_groups"]] == pytest.approx([g["base_lr"] for g in groups])

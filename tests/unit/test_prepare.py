@@ -1,5 +1,5 @@
-"""Data preparation (jepa_tokenizer.data.manifests and the recipes' prepare
-scripts): manifests, skipping done work, clear errors, FLAC/WAV/Ogg Opus."""
+"""Data preparation (jepa_tokenizer.data.manifests, .speech_files, .download and
+the recipes' prepare scripts): manifests, skipping done work, clear errors, FLAC/WAV/Ogg Opus."""
 
 import csv
 import importlib.util
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from jepa_tokenizer.data import manifests
+from jepa_tokenizer.data import download, manifests, speech_files
 
-SCRIPT = Path(__file__).resolve().parents[1] / "recipes" / "LibriSpeech" / "librispeech_prepare.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "recipes" / "LibriSpeech" / "librispeech_prepare.py"
 RATE = 16000
 
 
@@ -30,7 +30,7 @@ script = _load_script()  # the command line
 prep = manifests  # the routines it runs
 
 
-SHARED_MINI = Path(__file__).resolve().parents[2] / "shared" / "mini_librispeech"
+SHARED_MINI = Path(__file__).resolve().parents[3] / "shared" / "mini_librispeech"
 
 
 def write_audio(path: Path, seconds: float = 0.2, seed: int = 0) -> Path:
@@ -110,7 +110,7 @@ def test_rerun_is_skipped_without_reading_audio(corpus, tmp_path, monkeypatch, c
     def must_not_read(path):
         raise AssertionError(f"audio re-read: {path}")
 
-    monkeypatch.setattr(prep, "audio_duration", must_not_read)
+    monkeypatch.setattr(speech_files, "audio_duration", must_not_read)
     caplog.set_level(logging.INFO)
     again = prep.prepare_librispeech(str(corpus), str(save), ["test-clean", "dev-clean"])
     assert again == {"test-clean": first["test-clean"], "dev-clean": first["dev-clean"]}
@@ -120,13 +120,13 @@ def test_rerun_is_skipped_without_reading_audio(corpus, tmp_path, monkeypatch, c
 
 def _counting_reader(monkeypatch):
     calls = []
-    real = prep.audio_duration
+    real = speech_files.audio_duration
 
     def reader(path):
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(prep, "audio_duration", reader)
+    monkeypatch.setattr(speech_files, "audio_duration", reader)
     return calls
 
 
@@ -286,7 +286,7 @@ def test_unlabelled_tree(tmp_path, monkeypatch, caplog):
     def must_not_read(path):
         raise AssertionError(f"audio re-read: {path}")
 
-    monkeypatch.setattr(prep, "audio_duration", must_not_read)
+    monkeypatch.setattr(speech_files, "audio_duration", must_not_read)
     assert prep.prepare_unlabelled(tree, save, "small") == manifest  # skipped
     with pytest.raises(AssertionError, match="re-read"):  # other extensions: redone
         prep.prepare_unlabelled(tree, save, "small", extensions=["flac"])
@@ -450,7 +450,7 @@ def test_download_step_fetches_missing_splits_only(tmp_path):
     write_chapter(tree, "84", "121123", {"0000": "HELLO WORLD"})
     mirror = _archive(tmp_path / "mirror", "dev-clean-2", tree, "LibriSpeech/dev-clean-2")
     root = tmp_path / "data" / "LibriSpeech"
-    assert prep.download_librispeech(root, ["dev-clean-2"], str(mirror)) == ["dev-clean-2"]
+    assert download.download_librispeech(root, ["dev-clean-2"], str(mirror)) == ["dev-clean-2"]
     assert sorted(p.name for p in root.iterdir()) == ["dev-clean-2"]  # no archive or staging left
     (mirror / "dev-clean-2.tar.gz").unlink()  # a second fetch would fail
     outputs = {"valid": str(tmp_path / "valid.csv")}
@@ -471,7 +471,7 @@ def test_download_refuses_archives_that_escape(tmp_path):
         tar.add(payload, arcname="../../escaped.txt")
     root = tmp_path / "data" / "LibriSpeech"
     with pytest.raises(Exception, match="outside|escaped"):
-        prep.download_librispeech(root, ["dev-clean-2"], str(evil))
+        download.download_librispeech(root, ["dev-clean-2"], str(evil))
     assert not (root / "dev-clean-2").exists()
     assert not any(tmp_path.rglob("escaped.txt"))
 
@@ -481,7 +481,7 @@ def test_download_of_an_archive_without_the_split(tmp_path):
     write_chapter(tree, "84", "121123", {"0000": "HELLO"})
     mirror = _archive(tmp_path / "mirror", "dev-clean-2", tree, "LibriSpeech/other")
     with pytest.raises(ValueError, match="holds no dev-clean-2/"):
-        prep.download_librispeech(tmp_path / "data", ["dev-clean-2"], str(mirror))
+        download.download_librispeech(tmp_path / "data", ["dev-clean-2"], str(mirror))
 
 
 def _eval_manifest(tmp_path):

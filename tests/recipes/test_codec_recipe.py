@@ -138,3 +138,19 @@ def test_bf16_mixed_precision_trains_in_float32_weights(recipe, tmp_path):
     assert {p.dtype for p in brain.modules.codec.parameters()} == {torch.float32}
     assert "G_stft" in (tmp_path / "train_log.txt").read_text()
     assert JEPATokenizer.from_hparams(source=str(tmp_path / "model"), savedir=str(tmp_path / "loaded")) is not None
+
+
+def test_codec_recipe_cools_its_rates_down_over_the_step_limit(tmp_path):
+    """Two steps with a cooldown over the whole run: the rates of the last
+    step and those in the checkpoint follow the schedule."""
+    recipe = load_recipe("train_codec")
+    brain = recipe.main(
+        codec_args(tmp_path, "--freeze_encoder", "False", "--lr_cooldown_share", "1.0", "--lr_cooldown_final", "0.0")
+    )
+    assert brain.optimizer_step == 2
+    groups = brain.optimizer_g.param_groups
+    assert [g["base_lr"] for g in groups] == pytest.approx([brain.hparams.generator_lr, brain.hparams.encoder_lr])
+    # set after step 2 of 2: the end of the run
+    assert [g["lr"] for g in groups] == pytest.approx([0.0, 0.0])
+    saved = torch.load(next((tmp_path / "save").glob("CKPT*/optimizer_g.ckpt")), weights_only=True)
+    assert [g["base_lr"] for g in saved["param_groups"]] == pytest.approx([g["base_lr"] for g in groups])
