@@ -143,6 +143,7 @@ def test_controls_runner_trains_evaluates_and_skips_finished_rows(tmp_path, caps
     )
     assert info["stages"]["codec"]["steps"] == STEPS and "inverse-STFT" in info["title"]
     assert len(info["commands"]) == 3 and "mini_controls.py" in info["commands"][0]  # one per call
-    assert info["evaluation"]["dev"] == sets["dev"] and info["tokens_equal_to_float32_model"] == 1.0
+    # float16 may move a digit at an FSQ rounding boundary: a few tokens of a test signal may differ
+    assert info["evaluation"]["dev"] == sets["dev"] and info["tokens_equal_to_float32_model"] > 0.98
     with pytest.raises(FileNotFoundError, match="no finished row 'codec_hifigan'"):
         ship.ship(tmp_path / "controls" / "codec_hifigan", tmp_path / "other")
